@@ -1,0 +1,3 @@
+from smithy.cli import main
+
+main()

@@ -1,0 +1,147 @@
+"""The typer application. Each command parses options and calls one public function."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from smithy import __version__
+
+app = typer.Typer(
+    name="pyodide-smithy",
+    help="Feedstocks for Pyodide packages: create them from recipes and keep their CI current.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+XBuildEnvOption = Annotated[
+    str | None,
+    typer.Option(
+        "--xbuildenv",
+        help="xbuildenv version to build for, or 'latest' (default: the newest stable release).",
+        show_default=False,
+    ),
+]
+MetadataOption = Annotated[
+    str | None,
+    typer.Option(
+        "--xbuildenv-metadata",
+        metavar="URL|FILE",
+        help="Pyodide's xbuildenv metadata (default: $PYODIDE_CROSS_BUILD_ENV_METADATA_URL, "
+        "else Pyodide's published file).",
+        show_default=False,
+    ),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"pyodide-smithy {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
+    traceback: Annotated[
+        bool, typer.Option("--traceback", help="Show a traceback on errors (for bug reports).")
+    ] = False,
+) -> None:
+    from smithy import console
+
+    console.set_quiet(quiet)
+
+
+@app.command()
+def init(
+    recipe: Annotated[
+        str,
+        typer.Argument(
+            metavar="NAME|PATH",
+            help="A package name (NAME or NAME==VERSION), or a meta.yaml or its folder.",
+            show_default=False,
+        ),
+    ],
+    recipes: Annotated[
+        str | None,
+        typer.Option(
+            "--recipes",
+            metavar="DIR|GIT_URL",
+            help="A pyodide-recipes checkout or git URL to take NAME from (default: upstream "
+            "pyodide-recipes, then a new recipe generated from PyPI).",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Feedstock directory to create (default: ./<name>-feedstock).", show_default=False),
+    ] = None,
+    xbuildenv: XBuildEnvOption = None,
+    metadata: MetadataOption = None,
+) -> None:
+    """Turn one recipe into a feedstock: a git repository with recipe/, settings and CI."""
+    from smithy.feedstock.init import run_init
+
+    result = run_init(recipe, recipes=recipes, output=output, xbuildenv=xbuildenv, metadata=metadata)
+    r = result.recipe
+    print(
+        f"created {result.feedstock} for {r.name} {r.version} "
+        f"(xbuildenv {result.xbuildenv.version}, Python {result.xbuildenv.python_version}) "
+        f"at commit {result.commit[:10]}"
+    )
+
+
+@app.command()
+def rerender(
+    feedstock: Annotated[
+        Path, typer.Argument(metavar="[DIR]", help="The feedstock (default: the current directory).")
+    ] = Path(),
+    xbuildenv: XBuildEnvOption = None,
+    metadata: MetadataOption = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Change nothing; exit 1 if a rerender would change files.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Overwrite generated files edited by hand or not committed."),
+    ] = False,
+) -> int:
+    """Regenerate the feedstock's CI, README and other generated files, and commit them."""
+    from smithy.feedstock.rerender import run_rerender
+
+    result = run_rerender(feedstock, xbuildenv=xbuildenv, metadata=metadata, check=check, force=force)
+    if as_json:
+        import json
+
+        print(json.dumps(result.to_json(), indent=2))
+    elif result.up_to_date:
+        print(f"{result.feedstock}: up to date (xbuildenv {result.xbuildenv})")
+    else:
+        verb = "would change" if check else "changed"
+        for change in result.changes:
+            print(f"  {change.action:<6} {change.path}")
+        for path in result.hand_edited:
+            print(f"  (edited by hand: {path})", file=sys.stderr)
+        tail = f", commit {result.commit[:10]}" if result.commit else ""
+        print(f"{result.feedstock}: {verb} {len(result.changes)} file(s) for xbuildenv {result.xbuildenv}{tail}")
+    return 1 if check and not result.up_to_date else 0
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of pyodide-smithy.yml (for editors and other tools)."""
+    import json
+
+    from smithy.config import json_schema
+
+    print(json.dumps(json_schema(), indent=2))

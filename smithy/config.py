@@ -1,0 +1,218 @@
+"""``pyodide-smithy.yml``: the feedstock's own settings, validated, with a JSON Schema made from the model."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from smithy.errors import ConfigError
+
+CONFIG_FILE = "pyodide-smithy.yml"
+DEFAULT_PYODIDE_BUILD = "0.39.2"
+VERSION_PATTERN = r"^[0-9]+(\.[0-9]+)*((a|b|rc)[0-9]+)?(\.dev[0-9]+)?$"
+LABEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+CHANNEL_PATTERN = r"^(anaconda://[A-Za-z0-9._-]+|https?://\S+|file://\S+|[^:\s][^\s]*)$"
+
+
+def _opt(key: str, doc: str, default: Any = dataclasses.MISSING, **extra: Any) -> Any:
+    """A config field: its YAML key, its documentation, and optional ``pattern``/``enum``."""
+    meta = {"key": key, "doc": doc, **extra}
+    if isinstance(default, type) and dataclasses.is_dataclass(default):
+        return field(default_factory=default, metadata=meta)
+    if default is dataclasses.MISSING:
+        return field(metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelConfig:
+    """Where CI uploads what it builds."""
+
+    url: str = _opt(
+        "url",
+        "Channel to upload to: `anaconda://OWNER`, an Anaconda.org API URL, or a local directory.",
+        "anaconda://pyodide",
+        pattern=CHANNEL_PATTERN,
+    )
+    label: str = _opt(
+        "label", "Label uploads land in, for maintainers to review and promote.", "staging",
+        pattern=LABEL_PATTERN,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class BotConfig:
+    """How the organisation's migration bot treats this feedstock."""
+
+    migrations: bool = _opt(
+        "migrations", "Let the bot open rerender pull requests for new xbuildenvs.", True
+    )
+    prereleases: bool = _opt(
+        "prereleases", "Also migrate to pre-release xbuildenvs (alphas, betas, rcs).", False
+    )
+    automerge: bool = _opt(
+        "automerge", "Merge the bot's pull requests by itself once CI passes.", False
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedstockConfig:
+    """The whole ``pyodide-smithy.yml``."""
+
+    xbuildenv: str = _opt(
+        "xbuildenv",
+        "Pyodide cross-build environment the feedstock builds for (a release in Pyodide's "
+        "xbuildenv metadata). `rerender --xbuildenv` changes it.",
+        pattern=VERSION_PATTERN,
+    )
+    pyodide_build: str = _opt(
+        "pyodide-build",
+        "pyodide-build version CI installs, pinned.",
+        DEFAULT_PYODIDE_BUILD,
+        pattern=VERSION_PATTERN,
+    )
+    pure_python: bool = _opt(
+        "pure-python",
+        "Build an sdist recipe with pypa/build and no Emscripten, because it holds no "
+        "compiled code. Wheel recipes are detected by themselves.",
+        False,
+    )
+    tests: bool = _opt("tests", "Run the test job (imports and the recipe's test files).", True)
+    channel: ChannelConfig = _opt("channel", "Upload target.", ChannelConfig)
+    bot: BotConfig = _opt("bot", "Migration bot settings.", BotConfig)
+
+
+def load_config(path: Path) -> FeedstockConfig:
+    """Read and validate ``pyodide-smithy.yml``; unknown keys get a "did you mean"."""
+    from smithy.yamlio import load_yaml_text
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"no {CONFIG_FILE}: is this a feedstock?", file=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {CONFIG_FILE}: {exc}", file=path) from exc
+    data = load_yaml_text(text, path, error=ConfigError)
+    return parse_config(data if data is not None else {}, path)
+
+
+def parse_config(data: Any, path: Path) -> FeedstockConfig:
+    return _build(FeedstockConfig, data, path, prefix="")
+
+
+def _build[T](cls: type[T], data: Any, path: Path, prefix: str) -> T:
+    where = prefix.rstrip(".") or None
+    if not isinstance(data, dict):
+        raise ConfigError(f"'{where or 'top level'}' must be a mapping", file=path, key=where)
+    fields = {f.metadata["key"]: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    for key in data:
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"unknown key '{prefix}{key}'{hint}", file=path, key=f"{prefix}{key}")
+    hints = get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for key, f in fields.items():
+        full = f"{prefix}{key}"
+        if key not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ConfigError(f"missing required key '{full}'", file=path, key=full)
+            continue
+        values[f.name] = _value(hints[f.name], f, data[key], path, full)
+    return cls(**values)
+
+
+def _value(kind: Any, f: dataclasses.Field[Any], value: Any, path: Path, key: str) -> Any:
+    if dataclasses.is_dataclass(kind):
+        return _build(kind, value if value is not None else {}, path, f"{key}.")  # type: ignore[arg-type]
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"'{key}' must be true or false, not {value!r}", file=path, key=key)
+        return value
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ConfigError(f"'{key}' must be a string, not {value!r}", file=path, key=key)
+    text = str(value)
+    pattern = f.metadata.get("pattern")
+    if pattern and not re.match(pattern, text):
+        raise ConfigError(f"'{key}' has an invalid value {text!r}", file=path, key=key)
+    return text
+
+
+def to_yaml(config: FeedstockConfig) -> str:
+    """The text ``init`` writes: every setting spelled out, each with its documentation."""
+    lines = [
+        "# pyodide-smithy.yml: this feedstock's settings. Edit them, then run",
+        "# `pyodide-smithy rerender`. Reference: the pyodide-smithy docs, docs/config.md.",
+    ]
+    lines += _yaml_lines(config, indent="")
+    return "\n".join(lines) + "\n"
+
+
+def _yaml_lines(obj: Any, indent: str) -> list[str]:
+    import json
+
+    out: list[str] = []
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        out.append(f"{indent}# {f.metadata['doc']}")
+        if dataclasses.is_dataclass(value):
+            out.append(f"{indent}{f.metadata['key']}:")
+            out += _yaml_lines(value, indent + "  ")
+        else:
+            shown = ("true" if value else "false") if isinstance(value, bool) else json.dumps(value)
+            out.append(f"{indent}{f.metadata['key']}: {shown}")
+    return out
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of ``pyodide-smithy.yml``, made from the dataclasses."""
+    schema = _schema_of(FeedstockConfig)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://pyodide-smithy.readthedocs.io/schema/pyodide-smithy.schema.json",
+        "title": "pyodide-smithy.yml",
+        **schema,
+    }
+
+
+def _schema_of(cls: Any) -> dict[str, Any]:
+    hints = get_type_hints(cls)
+    props: dict[str, Any] = {}
+    required: list[str] = []
+    for f in dataclasses.fields(cls):
+        kind = hints[f.name]
+        if dataclasses.is_dataclass(kind):
+            prop = _schema_of(kind)
+        else:
+            prop = {"type": "boolean" if kind is bool else "string"}
+            if "pattern" in f.metadata:
+                prop["pattern"] = f.metadata["pattern"]
+        prop["description"] = f.metadata["doc"]
+        if f.default is not dataclasses.MISSING:
+            prop["default"] = f.default
+        elif f.default_factory is dataclasses.MISSING:
+            required.append(f.metadata["key"])
+        props[f.metadata["key"]] = prop
+    out: dict[str, Any] = {
+        "type": "object",
+        "description": (cls.__doc__ or "").strip(),
+        "properties": props,
+        "additionalProperties": False,
+    }
+    if required:
+        out["required"] = required
+    return out
+
+
+def replace_xbuildenv_pin(text: str, version: str, path: Path) -> str:
+    """``text`` with the ``xbuildenv`` pin changed, comments and layout kept (ruamel round trip)."""
+    from smithy.yamlio import round_trip_dump, round_trip_load
+
+    data = round_trip_load(text, path, error=ConfigError)
+    data["xbuildenv"] = version
+    return round_trip_dump(data)
+

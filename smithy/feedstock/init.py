@@ -1,0 +1,120 @@
+"""``init``: one recipe becomes a standalone feedstock git repository."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from smithy import __version__, console
+from smithy.config import CONFIG_FILE, DEFAULT_PYODIDE_BUILD, FeedstockConfig, to_yaml
+from smithy.errors import FeedstockError
+from smithy.feedstock.rerender import render_feedstock
+from smithy.feedstock.state import RECIPE_DIR, read_inputs
+from smithy.fsutil import umask, write_atomic
+from smithy.paths import template_dir
+from smithy.recipe.model import Recipe
+from smithy.xbuildenv import XBuildEnv, load_catalog
+
+# Left behind by local builds of a recipe; never part of a feedstock's recipe/.
+_IGNORED = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", "dist", "build", "build.log")
+
+
+@dataclass(frozen=True, kw_only=True)
+class InitResult:
+    feedstock: Path
+    recipe: Recipe
+    xbuildenv: XBuildEnv
+    source: str
+    commit: str
+    files: tuple[str, ...]
+
+
+def pyodide_build_for(xbuildenv: XBuildEnv) -> str:
+    """The pyodide-build version to pin: ours if the xbuildenv accepts it, else its nearest bound."""
+    from packaging.version import Version
+
+    ours = Version(DEFAULT_PYODIDE_BUILD)
+    low, high = xbuildenv.min_pyodide_build_version, xbuildenv.max_pyodide_build_version
+    if high is not None and ours > Version(high):
+        return high
+    if low is not None and ours < Version(low):
+        return low
+    return DEFAULT_PYODIDE_BUILD
+
+
+def run_init(
+    spec: str,
+    *,
+    recipes: str | None = None,
+    output: Path | None = None,
+    xbuildenv: str | None = None,
+    metadata: str | None = None,
+) -> InitResult:
+    """Create ``<name>-feedstock/`` (or ``output``) from the recipe ``spec`` names, with one commit."""
+    from smithy.recipe.load import load_recipe
+    from smithy.recipe.sources import resolve
+
+    target_env = load_catalog(metadata).resolve(xbuildenv)
+    source = resolve(spec, recipes, python_version=target_env.python_version)
+    console.info(f"using {source.description}")
+    try:
+        recipe = load_recipe(source.directory)
+        target = (output or Path.cwd() / recipe.feedstock_name).absolute()
+        _check_target(target)
+        config = FeedstockConfig(xbuildenv=target_env.version, pyodide_build=pyodide_build_for(target_env))
+        message = _initial_message(recipe, target_env)
+        commit, files = _create(target, source.directory, config, target_env, message)
+    finally:
+        if source.temporary:
+            shutil.rmtree(source.directory.parent, ignore_errors=True)
+    return InitResult(
+        feedstock=target,
+        recipe=dataclasses.replace(recipe, directory=target / RECIPE_DIR),
+        xbuildenv=target_env,
+        source=source.description,
+        commit=commit,
+        files=files,
+    )
+
+
+def _check_target(target: Path) -> None:
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise FeedstockError("refusing to write into a non-empty directory", file=target)
+
+
+def _create(
+    target: Path, recipe_dir: Path, config: FeedstockConfig, xbuildenv: XBuildEnv, message: str
+) -> tuple[str, tuple[str, ...]]:
+    """Build the feedstock in a hidden sibling folder and rename it into place: all or nothing."""
+    from smithy import gitio
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    try:
+        staging.chmod(0o777 & ~umask())
+        shutil.copytree(recipe_dir, staging / RECIPE_DIR, ignore=_IGNORED, symlinks=True)
+        (staging / CONFIG_FILE).write_text(to_yaml(config), encoding="utf-8")
+        inputs = read_inputs(staging, template_dir())
+        rendered = render_feedstock(inputs, config, xbuildenv, staging / RECIPE_DIR)
+        for path, content in rendered.files.items():
+            write_atomic(staging / path, content)
+        sha = gitio.init_and_commit(staging, message)
+        if target.exists():
+            target.rmdir()
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return sha, tuple(sorted(rendered.files))
+
+
+def _initial_message(recipe: Recipe, xbuildenv: XBuildEnv) -> str:
+    from smithy.feedstock.rerender import commit_message
+
+    return (
+        f"Initial feedstock for {recipe.name} {recipe.version}\n\n"
+        f"Made by pyodide-smithy {__version__}.\n{commit_message(xbuildenv.version)}\n"
+    )

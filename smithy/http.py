@@ -1,0 +1,63 @@
+"""The one HTTP adapter: a requests session with retries, backoff and a timeout on every call."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from smithy import __version__
+from smithy.errors import NetworkError
+
+if TYPE_CHECKING:
+    import requests
+
+TIMEOUT = (5.0, 60.0)  # (connect, read) seconds
+USER_AGENT = f"pyodide-smithy/{__version__}"
+
+
+@cache
+def session() -> requests.Session:
+    """A shared session that retries 5xx, dropped connections and timeouts with backoff."""
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    retry = Retry(
+        total=int(os.environ.get("PYODIDE_SMITHY_HTTP_RETRIES", "3")),
+        connect=2,
+        backoff_factor=0.5,
+        status_forcelist=(500, 502, 503, 504),
+        allowed_methods=None,
+        raise_on_status=False,
+    )
+    s = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry)
+    s.mount("http://", adapter)
+    s.mount("https://", adapter)
+    s.headers["User-Agent"] = USER_AGENT
+    return s
+
+
+def get(url: str, *, what: str, **kwargs: Any) -> requests.Response:
+    """GET ``url``; any failure becomes a :class:`NetworkError` that says ``what`` was wanted."""
+    import requests
+
+    kwargs.setdefault("timeout", TIMEOUT)
+    try:
+        response = session().get(url, **kwargs)
+    except requests.RequestException as exc:
+        raise NetworkError(f"cannot reach {url} for {what}: {_reason(exc)}") from exc
+    if response.status_code >= 400:
+        raise NetworkError(
+            f"{url} answered HTTP {response.status_code} for {what}", key=str(response.status_code)
+        )
+    return response
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost cause of a requests error, without the noise urllib3 wraps around it."""
+    while exc.__context__ is not None and exc.__context__ is not exc:
+        exc = exc.__context__
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:200]

@@ -1,0 +1,230 @@
+"""Load a recipe folder and validate it with pyodide-build's own ``MetaConfig``."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from smithy.errors import RecipeError
+from smithy.recipe.model import BuildKind, Recipe
+from smithy.yamlio import load_yaml_text
+
+META = "meta.yaml"
+
+# Build settings that mean an sdist compiles something (or cannot be built by pypa/build alone).
+_COMPILING_BUILD_KEYS = (
+    "cflags",
+    "cxxflags",
+    "ldflags",
+    "script",
+    "backend_flags",
+    "cross_build_env",
+    "cross_script",
+)
+
+
+def load_recipe(directory: Path) -> Recipe:
+    """Validate ``directory/meta.yaml`` and the files it names; summarise it as a :class:`Recipe`."""
+    meta_path = directory / META
+    try:
+        text = meta_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecipeError("recipe folder has no meta.yaml", file=meta_path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeError(f"cannot read recipe: {exc}", file=meta_path) from exc
+    data = load_yaml_text(text, meta_path, error=RecipeError)
+    if not isinstance(data, dict):
+        raise RecipeError("a recipe must be a YAML mapping", file=meta_path)
+    config = validate_meta(data, meta_path)
+    _check_named_files(config, directory, meta_path)
+    return _summarise(config, directory)
+
+
+def validate_meta(data: dict[str, Any], meta_path: Path) -> Any:
+    """``MetaConfig`` for ``data``; a failure names the key path at fault."""
+    from pyodide_build.recipe.spec import MetaConfig
+
+    _check_shapes(data, meta_path)
+    try:
+        return MetaConfig.from_dict(data)
+    except Exception as exc:
+        raise _explain(exc, data, meta_path) from exc
+
+
+def _sections() -> dict[str, Any]:
+    from pyodide_build.recipe import spec
+
+    return {
+        "package": spec._PackageSpec,
+        "source": spec._SourceSpec,
+        "build": spec._BuildSpec,
+        "requirements": spec._RequirementsSpec,
+        "test": spec._TestSpec,
+        "about": spec._AboutSpec,
+        "extra": spec._ExtraSpec,
+    }
+
+
+def _aliases(cls: Any) -> dict[str, Any]:
+    import attrs
+
+    return {f.metadata.get("alias", f.name): f for f in attrs.fields(cls)}
+
+
+def _check_shapes(data: dict[str, Any], meta_path: Path) -> None:
+    """Catch what pyodide-build's converter would silently bend: ``run: six`` read as a list."""
+    for section, cls in _sections().items():
+        value = data.get(section)
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            raise RecipeError(f"'{section}' must be a mapping", file=meta_path, key=section)
+        for alias, field in _aliases(cls).items():
+            if alias not in value:
+                continue
+            item = value[alias]
+            kind = getattr(field.type, "__origin__", field.type)
+            if kind is list and not isinstance(item, list):
+                raise RecipeError(
+                    f"'{section}.{alias}' must be a list, not {type(item).__name__}",
+                    file=meta_path,
+                    key=f"{section}.{alias}",
+                )
+            if field.type is bool and not isinstance(item, bool):
+                raise RecipeError(
+                    f"'{section}.{alias}' must be true or false, not {item!r}",
+                    file=meta_path,
+                    key=f"{section}.{alias}",
+                )
+
+
+def _explain(exc: Exception, data: dict[str, Any], meta_path: Path) -> RecipeError:
+    """Turn whatever pyodide-build raised into one line with the key path."""
+    import difflib
+
+    from cattrs.errors import ForbiddenExtraKeysError
+
+    sections = _sections()
+    if isinstance(exc, ForbiddenExtraKeysError):
+        owner = next((s for s, c in sections.items() if c is exc.cl), None)
+        allowed = list(_aliases(exc.cl)) if owner else list(sections)
+        extra = sorted(exc.extra_fields)[0]
+        close = difflib.get_close_matches(extra, allowed, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        key = f"{owner}.{extra}" if owner else extra
+        return RecipeError(f"unknown key '{key}' in recipe{hint}", file=meta_path, key=key)
+    if isinstance(exc, KeyError):
+        missing = str(exc.args[0]) if exc.args else "?"
+        key = _locate(data) or missing
+        if key != missing and not key.endswith(f".{missing}"):
+            key = f"{key}.{missing}"
+        return RecipeError(f"missing required key '{key}'", file=meta_path, key=key)
+    message = str(exc).strip() or type(exc).__name__
+    quoted = re.search(r"'(\w[\w-]*/[\w-]+)'", message)
+    key = quoted.group(1).replace("/", ".") if quoted else _locate(data)
+    return RecipeError(f"invalid recipe: {message}", file=meta_path, key=key)
+
+
+def _locate(data: dict[str, Any]) -> str | None:
+    """Structure section by section, then field by field, to find the part that fails."""
+    from pyodide_build.recipe.spec import _converter
+
+    for section, cls in _sections().items():
+        if section not in data:
+            if section == "package":
+                return "package"
+            continue
+        value = data[section]
+        try:
+            _converter.structure(value, cls)
+        except Exception:
+            for alias, field in _aliases(cls).items():
+                if alias in value:
+                    try:
+                        _converter.structure(value[alias], field.type)
+                    except Exception:
+                        return f"{section}.{alias}"
+            return section
+    return None
+
+
+def _check_named_files(config: Any, directory: Path, meta_path: Path) -> None:
+    for i, patch in enumerate(config.source.patches):
+        if not (directory / patch).is_file():
+            raise RecipeError(
+                f"recipe names a patch file that is missing: {patch}",
+                file=meta_path,
+                key=f"source.patches[{i}]",
+            )
+    for i, (src, _dest) in enumerate(config.source.extras):
+        if not (directory / src).exists():
+            raise RecipeError(
+                f"recipe names an extra file that is missing: {src}",
+                file=meta_path,
+                key=f"source.extras[{i}]",
+            )
+
+
+def _kind(config: Any) -> BuildKind:
+    package_type = config.build.package_type
+    if package_type == "shared_library":
+        return BuildKind.SHARED_LIBRARY
+    if package_type == "static_library":
+        return BuildKind.STATIC_LIBRARY
+    url = config.source.url or ""
+    if url.endswith(".whl"):
+        tags = url.rsplit("/", 1)[-1].removesuffix(".whl").split("-")[-2:]
+        return BuildKind.PURE_WHEEL if tags == ["none", "any"] else BuildKind.PREBUILT_WHEEL
+    # An sdist may hold C code whatever its recipe says (MarkupSafe, regex, ujson...): only the
+    # feedstock's ``pure-python: true`` makes it a pure build, see smithy.render.context.
+    return BuildKind.COMPILED
+
+
+def could_be_pure(config: Any) -> str | None:
+    """Why this recipe cannot be built as pure Python with pypa/build; ``None`` if it can."""
+    if config.build.package_type != "package":
+        return f"it builds a {config.build.package_type}"
+    if config.source.path is not None:
+        return "its source is a path in the tree"
+    if config.requirements.host:
+        return "it has host requirements"
+    if config.requirements.executable:
+        return "it needs executables " + ", ".join(config.requirements.executable)
+    if config.source.patches or config.source.extras:
+        return "it applies patches or extra files to its source"
+    keys = [k for k in _COMPILING_BUILD_KEYS if getattr(config.build, k)]
+    if keys:
+        return "it sets build." + ", build.".join(keys)
+    return None
+
+
+def _summarise(config: Any, directory: Path) -> Recipe:
+    kind = _kind(config)
+    tests = tuple(sorted(p.name for p in directory.glob("test_*.py") if p.is_file()))
+    return Recipe(
+        name=config.package.name,
+        version=str(config.package.version),
+        kind=kind,
+        directory=directory,
+        source_url=config.source.url,
+        sha256=config.source.sha256,
+        summary=_one_line(config.about.summary),
+        license=_one_line(config.about.license),
+        home=config.about.home,
+        pypi=config.about.PyPI,
+        maintainers=tuple(config.extra.recipe_maintainers),
+        top_level=tuple(config.package.top_level),
+        imports=tuple(config.test.imports),
+        run_requirements=tuple(config.requirements.run),
+        host_requirements=tuple(config.requirements.host),
+        executables=tuple(config.requirements.executable),
+        test_files=tests,
+        pure_blocker=could_be_pure(config) if kind is BuildKind.COMPILED else None,
+    )
+
+
+def _one_line(text: str | None) -> str | None:
+    if text is None:
+        return None
+    return " ".join(str(text).split()) or None

@@ -1,0 +1,470 @@
+"""Generate a new Pyodide recipe (``meta.yaml`` text) from a Python package index.
+
+Only the simple API is used — PEP 691 JSON pages and PEP 658/714 metadata files — so any mirror
+that speaks it works. The source is the release's pure wheel if it has one, else its sdist. The
+core metadata comes from a metadata file, else from a wheel read over HTTP ranges, else from the
+sdist's ``PKG-INFO``; the top-level import names from a wheel's file list, else from the sdist's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
+
+from packaging.metadata import RawMetadata, parse_email
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
+from pyodide_build.recipe.spec import MetaConfig
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from smithy import http
+from smithy.errors import NetworkError, RecipeError, RecipeNotFoundError, UsageError
+from smithy.recipe.rangefile import HTTPRangeFile
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+DEFAULT_INDEX_URL = "https://pypi.org/simple/"
+_JSON_ACCEPT = "application/vnd.pypi.simple.v1+json"
+_SPEC = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:==\s*(\S+))?\s*$")
+_EXTENSION = re.compile(r"^([A-Za-z_]\w*)(?:\.[^/]+)?\.(?:so|pyd)$")
+_TESTS = frozenset({"tests", "test"})
+# Files and directories at an sdist's root that are tooling, not importable names.
+_SDIST_TOOLING = frozenset(
+    {"setup", "conftest", "noxfile", "tasks", "fabfile", "pavement", "versioneer", "ez_setup"}
+    | {"docs", "doc", "examples", "benchmarks", "tools", "scripts"}
+)
+_HOME_LABELS = ("homepage", "home", "source", "repository", "sourcecode", "github")
+_PYODIDE_MARKERS = {
+    "sys_platform": "emscripten",
+    "platform_system": "Emscripten",
+    "platform_machine": "wasm32",
+    "platform_release": "",
+    "platform_version": "",
+    "os_name": "posix",
+    "implementation_name": "cpython",
+    "platform_python_implementation": "CPython",
+    "extra": "",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class GeneratedRecipe:
+    name: str
+    version: str
+    meta_yaml: str
+    source_url: str
+    pure_wheel: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class _File:
+    filename: str
+    url: str
+    sha256: str
+    version: Version
+    wheel: bool
+    pure: bool = False
+    requires_python: str | None = None
+    yanked: bool = False
+    metadata: bool = False  # a PEP 658 ``.metadata`` file is advertised
+    metadata_sha256: str | None = None
+    size: int | None = None
+
+
+def index_url_from_env() -> str:
+    """``PYODIDE_SMITHY_INDEX_URL``, else ``PIP_INDEX_URL``, else PyPI; ends with a slash."""
+    url = (
+        os.environ.get("PYODIDE_SMITHY_INDEX_URL", "").strip()
+        or os.environ.get("PIP_INDEX_URL", "").strip()
+        or DEFAULT_INDEX_URL
+    )
+    return url if url.endswith("/") else url + "/"
+
+
+def generate_recipe(
+    spec: str, *, python_version: str, index_url: str | None = None
+) -> GeneratedRecipe:
+    """A recipe for ``NAME`` or ``NAME==VERSION`` targeting a Pyodide on ``python_version``."""
+    name, pinned = _parse_spec(spec)
+    index = index_url or index_url_from_env()
+    index = index if index.endswith("/") else index + "/"
+    try:
+        python = Version(python_version)
+    except InvalidVersion as exc:
+        raise UsageError(f"invalid Python version {python_version!r}") from exc
+    files = _project_files(index, name)
+    version = _choose_version(files, name=name, pinned=pinned, python=python)
+    source = _choose_source(files, name=name, version=version, python=python)
+    wheels = [f for f in files if f.wheel and f.version == version]
+    wheel = source if source.wheel else min(wheels, key=_wheel_rank, default=None)
+    top_level: list[str] = []
+    zf = _open_wheel(wheel) if wheel is not None else None
+    try:
+        raw = _metadata(source, wheels, zf)
+        if zf is not None:
+            top_level = _wheel_top_level(zf)
+        else:
+            top_level = _top_level_names(_sdist(source)[0], sdist=True)
+    finally:
+        _sdist.cache_clear()
+        if zf is not None:
+            zf.close()
+    name = raw.get("name") or name
+    written = raw.get("version", "")
+    version_text = written if _same_version(written, version) else str(version)
+    text = _render(
+        name=name,
+        version=version_text,
+        source=source,
+        top_level=top_level or [canonicalize_name(name).replace("-", "_")],
+        run=_run_requirements(raw.get("requires_dist", []), python_version),
+        about=_about(raw, name),
+    )
+    _validate(text, name)
+    return GeneratedRecipe(
+        name=name,
+        version=version_text,
+        meta_yaml=text,
+        source_url=source.url,
+        pure_wheel=source.pure,
+    )
+
+
+# the index ---------------------------------------------------------------------------------
+
+
+def _parse_spec(spec: str) -> tuple[str, str | None]:
+    match = _SPEC.match(spec)
+    if match is None:
+        raise UsageError(f"expected NAME or NAME==VERSION, got {spec!r}")
+    if match[2] is not None:
+        try:
+            Version(match[2])
+        except InvalidVersion as exc:
+            raise UsageError(f"invalid version {match[2]!r} in {spec!r}") from exc
+    return match[1], match[2]
+
+
+def _redact(url: str) -> str:
+    """``url`` without the user:password it may carry (``PIP_INDEX_URL`` often does)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
+
+
+def _project_files(index: str, name: str) -> list[_File]:
+    page = f"{index}{canonicalize_name(name)}/"
+    what = f"the index page of {name}"
+    try:
+        response = http.get(page, what=what, headers={"Accept": _JSON_ACCEPT})
+    except NetworkError as exc:
+        if exc.key == "404":
+            message = f"no project {name!r} on the package index {_redact(index)}"
+            raise RecipeNotFoundError(message) from exc
+        raise
+    try:
+        data = response.json()
+        entries = data["files"]
+    except (ValueError, KeyError, TypeError) as exc:
+        message = f"{_redact(page)} did not answer with PEP 691 JSON (the simple API)"
+        raise NetworkError(message) from exc
+    return _parse_files(entries, response.url or page)
+
+
+def _parse_files(entries: list[dict[str, Any]], page_url: str) -> list[_File]:
+    """The wheels and sdists of a PEP 691 ``files`` list (with a sha256); others are ignored."""
+    files = []
+    for entry in entries:
+        filename = str(entry.get("filename", ""))
+        sha256 = (entry.get("hashes") or {}).get("sha256")
+        if not sha256 or "url" not in entry:
+            continue
+        try:
+            if wheel := filename.endswith(".whl"):
+                _, version, _, tag_set = parse_wheel_filename(filename)
+                tags = {str(tag) for tag in tag_set}
+            else:
+                version, tags = parse_sdist_filename(filename)[1], set()
+        except ValueError:  # the Invalid*Filename and InvalidVersion errors, other file types
+            continue
+        metadata = entry.get("core-metadata", entry.get("data-dist-info-metadata", False))
+        size = entry.get("size")
+        files.append(
+            _File(
+                filename=filename,
+                url=urldefrag(urljoin(page_url, entry["url"]))[0],
+                sha256=sha256.lower(),
+                version=version,
+                wheel=wheel,
+                pure="py3-none-any" in tags and all(t.endswith("-none-any") for t in tags),
+                requires_python=entry.get("requires-python") or None,
+                yanked=bool(entry.get("yanked", False)),
+                metadata=bool(metadata),
+                metadata_sha256=metadata.get("sha256") if isinstance(metadata, dict) else None,
+                size=size if isinstance(size, int) else None,
+            )
+        )
+    return files
+
+
+def _supports(file: _File, python: Version) -> bool:
+    try:
+        spec = SpecifierSet(file.requires_python or "")
+    except InvalidSpecifier:
+        return True
+    return spec.contains(python, prereleases=True)
+
+
+def _choose_version(
+    files: list[_File], *, name: str, pinned: str | None, python: Version
+) -> Version:
+    """The pinned version, else the newest final (else pre-) release for ``python``, not yanked."""
+    if pinned is not None:
+        wanted = Version(pinned)
+        if any(f.version == wanted for f in files):
+            return wanted
+        newest = sorted({f.version for f in files if not f.yanked}, reverse=True)[:5]
+        listed = ", ".join(map(str, newest)) or "none"
+        raise RecipeNotFoundError(f"{name} has no version {pinned} on the index; newest: {listed}")
+    usable = {f.version for f in files if not f.yanked and _supports(f, python)}
+    if not usable:
+        raise RecipeNotFoundError(f"{name} has no release that supports Python {python}")
+    return max({v for v in usable if not v.is_prerelease} or usable)
+
+
+def _choose_source(files: list[_File], *, name: str, version: Version, python: Version) -> _File:
+    """The release's pure wheel, else its ``.tar.gz`` sdist, else its ``.zip`` one."""
+    release = [f for f in files if f.version == version and _supports(f, python)]
+    if not release:
+        raise RecipeNotFoundError(f"{name} {version} does not support Python {python}")
+    release = [f for f in release if not f.yanked] or release
+    if candidates := [f for f in release if f.pure] or [f for f in release if not f.wheel]:
+        return min(candidates, key=lambda f: (f.filename.endswith(".zip"), f.filename))
+    raise RecipeNotFoundError(
+        f"{name} {version} has neither a pure Python wheel (py3-none-any) nor an sdist on the "
+        "index; a recipe needs one of them as its source"
+    )
+
+
+def _wheel_rank(file: _File) -> tuple[int, str]:
+    """Smallest wheel first: little more than its central directory is read."""
+    return (file.size if file.size is not None else 1 << 62, file.filename)
+
+
+def _open_wheel(wheel: _File) -> zipfile.ZipFile:
+    what = f"the file list of {wheel.filename}"
+    try:
+        return zipfile.ZipFile(HTTPRangeFile(wheel.url, what=what, size=wheel.size))
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise RecipeError(f"{wheel.filename} on the index is not a readable wheel: {exc}") from exc
+
+
+def _check_sha256(data: bytes, expected: str, url: str) -> bytes:
+    if hashlib.sha256(data).hexdigest() != expected.lower():
+        raise NetworkError(f"{url} does not match the sha256 the index gives for it")
+    return data
+
+
+# metadata ----------------------------------------------------------------------------------
+
+
+@cache
+def _sdist(file: _File) -> tuple[list[str], bytes | None]:
+    """The member names and the ``PKG-INFO`` of an sdist, downloaded once."""
+    response = http.get(file.url, what=f"the sdist {file.filename}")
+    data = io.BytesIO(_check_sha256(response.content, file.sha256, file.url))
+    if file.filename.endswith(".zip"):
+        with zipfile.ZipFile(data) as zf:
+            names = zf.namelist()
+            found = [n for n in names if _is_pkg_info(n)]
+            pkg_info = zf.read(found[0]) if found else None
+    else:
+        with tarfile.open(fileobj=data, mode="r:*") as tf:
+            members = tf.getmembers()
+            names = [m.name for m in members]
+            found_tar = [m for m in members if m.isfile() and _is_pkg_info(m.name)]
+            handle = tf.extractfile(found_tar[0]) if found_tar else None
+            pkg_info = handle.read() if handle else None
+    return [n.removeprefix("./") for n in names], pkg_info
+
+
+def _is_pkg_info(name: str) -> bool:
+    parts = name.removeprefix("./").split("/")
+    return len(parts) == 2 and parts[1] == "PKG-INFO"
+
+
+def _dist_info_file(zf: zipfile.ZipFile, basename: str) -> bytes | None:
+    for name in zf.namelist():
+        parts = name.split("/")
+        if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == basename:
+            return zf.read(name)
+    return None
+
+
+def _metadata(source: _File, wheels: list[_File], zf: zipfile.ZipFile | None) -> RawMetadata:
+    """Core metadata from the first that has it: the metadata file of the source or of any wheel
+    of the release, the wheel being read, the sdist's ``PKG-INFO``; empty when none does."""
+    data = None
+    if advertised := next((f for f in [source, *wheels] if f.metadata), None):
+        url = advertised.url + ".metadata"
+        response = http.get(url, what=f"the metadata of {advertised.filename}")
+        data = response.content
+        if advertised.metadata_sha256:
+            _check_sha256(data, advertised.metadata_sha256, url)
+    if data is None and zf is not None:
+        data = _dist_info_file(zf, "METADATA")
+    if data is None and not source.wheel:
+        data = _sdist(source)[1]
+    return parse_email(data)[0] if data else {}
+
+
+def _same_version(text: str, version: Version) -> bool:
+    try:
+        return Version(text) == version
+    except InvalidVersion:
+        return False
+
+
+def _run_requirements(requires_dist: Iterable[str], python_version: str) -> list[str]:
+    """Names (as written) of the requirements that apply on Pyodide without any extra."""
+    major_minor = ".".join(map(str, (*Version(python_version).release, 0)[:2]))
+    environment = _PYODIDE_MARKERS | {
+        "python_version": major_minor,
+        "python_full_version": python_version,
+        "implementation_version": python_version,
+    }
+    names: dict[str, str] = {}
+    for line in requires_dist:
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if requirement.marker is None or requirement.marker.evaluate(environment):
+            names.setdefault(canonicalize_name(requirement.name), requirement.name)
+    return list(names.values())
+
+
+def _about(raw: RawMetadata, name: str) -> dict[str, str]:
+    pypi = f"https://pypi.org/project/{name}"
+    license_ = _known(raw.get("license_expression"))
+    text = _known(raw.get("license"))
+    if not license_ and "\n" not in text and len(text) < 80:
+        license_ = text
+    if not license_:
+        osi = "License :: OSI Approved :: "
+        classifiers = raw.get("classifiers", [])
+        license_ = next((c.split(" :: ")[-1] for c in classifiers if c.startswith(osi)), "")
+    urls = {re.sub(r"[^a-z0-9]", "", k.lower()): v for k, v in raw.get("project_urls", {}).items()}
+    home = _known(raw.get("home_page")) or next(
+        (urls[label].strip() for label in _HOME_LABELS if urls.get(label, "").strip()), pypi
+    )
+    summary = " ".join(_known(raw.get("summary")).split())
+    about = {"home": home, "PyPI": pypi, "summary": summary, "license": license_}
+    return {key: value for key, value in about.items() if value}
+
+
+def _known(value: str | None) -> str:
+    """``value`` stripped; empty when absent or the ``UNKNOWN`` old setuptools wrote."""
+    value = (value or "").strip()
+    return "" if value.upper() == "UNKNOWN" else value
+
+
+# top-level names ---------------------------------------------------------------------------
+
+
+def _top_level_names(paths: Iterable[str], *, sdist: bool = False) -> list[str]:
+    """Importable top-level names in a file list (of a wheel, or of an sdist under its root
+    directory and its ``src/``): packages with an ``__init__.py``, modules, extension modules.
+    Namespace packages count only when nothing else does; ``tests``/``test`` only when alone."""
+    regular: set[str] = set()
+    namespace: set[str] = set()
+    for path in paths:
+        parts = [p for p in path.split("/") if p]
+        if sdist:
+            parts = parts[1:]  # the sdist's root directory
+            if parts[:1] == ["src"]:
+                parts = parts[1:]
+            elif parts and parts[0].removesuffix(".py") in _SDIST_TOOLING:
+                continue
+        if not parts or parts[0].endswith((".dist-info", ".data")) or parts[0] == "__pycache__":
+            continue
+        if len(parts) == 1:
+            match = _EXTENSION.match(parts[0])
+            name = parts[0][:-3] if parts[0].endswith(".py") else (match and match[1])
+            if name and name.isidentifier():
+                regular.add(name)
+        elif parts[0].isidentifier():
+            if len(parts) == 2 and parts[1] == "__init__.py":
+                regular.add(parts[0])
+            elif parts[-1].endswith((".py", ".so", ".pyd")):
+                namespace.add(parts[0])
+    return _drop_tests(regular or namespace)
+
+
+def _drop_tests(names: Iterable[str]) -> list[str]:
+    found = set(names)
+    return sorted(found - _TESTS or found)
+
+
+def _wheel_top_level(zf: zipfile.ZipFile) -> list[str]:
+    """``top_level.txt`` of the wheel's dist-info if it has one, else from its file list."""
+    if data := _dist_info_file(zf, "top_level.txt"):
+        names = (line.strip().split("/")[0] for line in data.decode("utf-8", "replace").split())
+        if listed := _drop_tests(name for name in names if name.isidentifier()):
+            return listed
+    return _top_level_names(zf.namelist())
+
+
+# meta.yaml ---------------------------------------------------------------------------------
+
+
+def _render(
+    *,
+    name: str,
+    version: str,
+    source: _File,
+    top_level: list[str],
+    run: list[str],
+    about: dict[str, str],
+) -> str:
+    recipe = CommentedMap()
+    recipe["package"] = CommentedMap(
+        [("name", name), ("version", version), ("top-level", CommentedSeq(top_level))]
+    )
+    recipe["source"] = CommentedMap([("url", source.url), ("sha256", source.sha256)])
+    if run:
+        recipe["requirements"] = CommentedMap([("run", CommentedSeq(run))])
+    recipe["test"] = CommentedMap([("imports", CommentedSeq(top_level))])
+    recipe["about"] = CommentedMap(about)
+    recipe["extra"] = CommentedMap([("recipe-maintainers", CommentedSeq())])
+    recipe.yaml_set_start_comment(
+        f"Generated from PyPI by pyodide-smithy (source: {source.filename}); "
+        "review before building."
+    )
+    yaml = YAML()
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096  # never fold a long summary or URL
+    out = io.StringIO()
+    yaml.dump(recipe, out)
+    return out.getvalue()
+
+
+def _validate(text: str, name: str) -> None:
+    """Raise :class:`RecipeError` unless pyodide-build accepts ``text`` as a ``meta.yaml``."""
+    try:
+        MetaConfig.from_dict(YAML(typ="safe").load(text))
+    except Exception as exc:
+        raise RecipeError(f"the recipe generated for {name} is invalid: {exc}") from exc

@@ -1,0 +1,129 @@
+"""Where a recipe comes from: a path, a pyodide-recipes checkout or git URL, or PyPI."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from smithy import console
+from smithy.errors import GitError, NetworkError, RecipeError, RecipeNotFoundError
+from smithy.paths import cache_dir
+from smithy.recipe.load import META
+from smithy.recipe.model import normalize
+
+UPSTREAM_RECIPES = "https://github.com/pyodide/pyodide-recipes"
+_URL = re.compile(r"^(https?|ssh|git|file)://|^[\w.-]+@[\w.-]+:|\.git/?$")
+
+
+@dataclass(frozen=True)
+class RecipeSource:
+    """A recipe folder on disk and, for people, where it came from."""
+
+    directory: Path
+    description: str
+    pinned_version: str | None = None
+    temporary: bool = False  # a folder made for this run (a recipe generated from PyPI)
+
+
+def is_path_spec(spec: str) -> bool:
+    return "/" in spec or spec.endswith((".yaml", ".yml")) or spec in (".", "..") or Path(spec).exists()
+
+
+def split_spec(spec: str) -> tuple[str, str | None]:
+    """``numpy==2.4.6`` -> (``numpy``, ``2.4.6``)."""
+    name, sep, version = spec.partition("==")
+    return name.strip(), (version.strip() or None) if sep else None
+
+
+def resolve(spec: str, recipes: str | None, *, python_version: str) -> RecipeSource:
+    """Find the recipe ``spec`` names; generate it from PyPI when no recipe source has it."""
+    if is_path_spec(spec):
+        return _from_path(Path(spec))
+    name, version = split_spec(spec)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+        raise RecipeNotFoundError(f"{spec!r} is neither a recipe path nor a package name")
+    if recipes is not None:
+        root = _checkout(recipes) if _URL.search(recipes) else Path(recipes)
+        if not root.is_dir():
+            raise RecipeNotFoundError("recipes directory not found", file=recipes)
+        return _from_tree(root, name, version, recipes)
+    try:
+        root = _checkout(UPSTREAM_RECIPES)
+    except (GitError, NetworkError) as exc:
+        console.info(f"cannot reach {UPSTREAM_RECIPES} ({exc.message}); generating from PyPI")
+    else:
+        try:
+            return _from_tree(root, name, version, UPSTREAM_RECIPES)
+        except RecipeNotFoundError:
+            console.info(f"{UPSTREAM_RECIPES} has no recipe for {name}; generating from PyPI")
+    return _from_pypi(spec, python_version)
+
+
+def _from_path(path: Path) -> RecipeSource:
+    directory = path.parent if path.name in (META, "meta.yml") or path.is_file() else path
+    if not directory.is_dir() or not (directory / META).is_file():
+        raise RecipeNotFoundError("no recipe there (expected a meta.yaml or its folder)", file=path)
+    return RecipeSource(directory.resolve(), f"recipe at {directory}")
+
+
+def _checkout(url: str) -> Path:
+    from smithy import gitio
+
+    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+    dest = cache_dir() / "recipes" / digest
+    try:
+        gitio.clone_or_fetch(url, dest)
+    except GitError:
+        if (dest / ".git").exists():
+            console.warn(f"cannot fetch {url}; using the cached copy in {dest}")
+            return dest
+        raise
+    return dest
+
+
+def _from_tree(root: Path, name: str, version: str | None, origin: str) -> RecipeSource:
+    packages = root / "packages" if (root / "packages").is_dir() else root
+    candidates = {
+        normalize(p.name): p for p in packages.iterdir() if p.is_dir() and (p / META).is_file()
+    }
+    directory = candidates.get(normalize(name))
+    if directory is None:
+        close = difflib.get_close_matches(normalize(name), list(candidates), n=3, cutoff=0.7)
+        hint = f"; did you mean {', '.join(candidates[c].name for c in close)}?" if close else ""
+        raise RecipeNotFoundError(f"no recipe named {name!r}{hint}", file=origin)
+    source = RecipeSource(directory, f"recipe {directory.name} from {origin}", version)
+    if version is not None:
+        _check_version(source, version)
+    return source
+
+
+def _check_version(source: RecipeSource, version: str) -> None:
+    from smithy.yamlio import load_yaml_text
+
+    meta = source.directory / META
+    data = load_yaml_text(meta.read_text(encoding="utf-8"), meta, error=RecipeError)
+    have = str((data.get("package") or {}).get("version")) if isinstance(data, dict) else None
+    if have != version:
+        raise RecipeNotFoundError(
+            f"the recipe is for version {have}, not {version}", file=meta, key="package.version"
+        )
+
+
+def _from_pypi(spec: str, python_version: str) -> RecipeSource:
+    from smithy.recipe.pypi import generate_recipe, index_url_from_env
+
+    index = index_url_from_env()
+    generated = generate_recipe(spec, python_version=python_version, index_url=index)
+    directory = Path(tempfile.mkdtemp(prefix="pyodide-smithy-recipe-")) / normalize(generated.name)
+    directory.mkdir()
+    (directory / META).write_text(generated.meta_yaml, encoding="utf-8")
+    kind = "pure wheel" if generated.pure_wheel else "sdist"
+    return RecipeSource(
+        directory,
+        f"new recipe for {generated.name} {generated.version} generated from {index} ({kind})",
+        temporary=True,
+    )

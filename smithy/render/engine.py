@@ -1,0 +1,60 @@
+"""Render every template of a :class:`TemplateSet` with jinja2 into path -> bytes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from smithy.errors import TemplateError
+from smithy.render.context import RenderContext
+from smithy.render.manifest import MANIFEST
+from smithy.render.templates import TemplateSet
+
+
+def render(context: RenderContext, templates: TemplateSet) -> dict[str, bytes]:
+    """Deterministic: the same context and templates give the same bytes."""
+    env = _environment()
+    generated = sorted([name for name, _ in templates.files] + [MANIFEST])
+    variables: dict[str, Any] = {
+        name: getattr(context, name)
+        for name in (
+            "recipe", "config", "xbuildenv", "kind", "smithy_version", "header", "upload_owner",
+            "index_url", "channel_description", "kind_description", "import_fallback",
+        )
+    }
+    variables["generated_paths"] = generated
+    out: dict[str, bytes] = {}
+    for name, path in templates.files:
+        try:
+            template = env.from_string(path.read_text(encoding="utf-8"))
+            text = template.render(variables)
+        except Exception as exc:  # jinja2 raises many kinds; all mean "this template is broken"
+            line = getattr(exc, "lineno", None)
+            key = f"line {line}" if line else None
+            raise TemplateError(f"template failed to render: {exc}", file=path, key=key) from exc
+        out[name] = _tidy(text).encode()
+    return out
+
+
+def _environment() -> Any:
+    import jinja2
+
+    return jinja2.Environment(
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,  # noqa: S701 - output is YAML and Markdown, not HTML
+    )
+
+
+def _tidy(text: str) -> str:
+    """Strip trailing spaces and collapse runs of blank lines that conditional blocks leave."""
+    lines = [line.rstrip() for line in text.splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if line == "" and out and out[-1] == "":
+            continue
+        out.append(line)
+    while out and out[-1] == "":
+        out.pop()
+    return "\n".join(out) + "\n"
