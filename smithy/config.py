@@ -209,10 +209,22 @@ def _schema_of(cls: Any) -> dict[str, Any]:
 
 
 def replace_xbuildenv_pin(text: str, version: str, path: Path) -> str:
-    """``text`` with the ``xbuildenv`` pin changed, comments and layout kept (ruamel round trip)."""
-    from smithy.yamlio import round_trip_dump, round_trip_load
+    """``text`` with the ``xbuildenv`` value replaced in place: comments, quoting and layout kept.
+
+    ruamel.yaml's round trip finds where the value is; only that token changes, so the diff a
+    maintainer reviews is one line.
+    """
+    from smithy.yamlio import round_trip_load
 
     data = round_trip_load(text, path, error=ConfigError)
-    data["xbuildenv"] = version
-    return round_trip_dump(data)
-
+    if not isinstance(data, dict) or "xbuildenv" not in data:
+        raise ConfigError("no 'xbuildenv' key to update", file=path, key="xbuildenv")
+    line_no, column = data.lc.value("xbuildenv")
+    lines = text.splitlines(keepends=True)
+    line = lines[line_no]
+    token = re.match(r"\"[^\"]*\"|'[^']*'|[^\s#]+", line[column:])
+    if token is None:
+        raise ConfigError("cannot locate the 'xbuildenv' value", file=path, key="xbuildenv")
+    quote = token.group()[0] if token.group()[0] in "\"'" else ""
+    lines[line_no] = f"{line[:column]}{quote}{version}{quote}{line[column + token.end():]}"
+    return "".join(lines)

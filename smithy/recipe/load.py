@@ -38,7 +38,7 @@ def load_recipe(directory: Path) -> Recipe:
         raise RecipeError("a recipe must be a YAML mapping", file=meta_path)
     config = validate_meta(data, meta_path)
     _check_named_files(config, directory, meta_path)
-    return _summarise(config, directory)
+    return _summarise(config, directory, _maintainers(data))
 
 
 def validate_meta(data: dict[str, Any], meta_path: Path) -> Any:
@@ -199,7 +199,15 @@ def could_be_pure(config: Any) -> str | None:
     return None
 
 
-def _summarise(config: Any, directory: Path) -> Recipe:
+def _maintainers(data: dict[str, Any]) -> tuple[str, ...]:
+    """``extra.recipe-maintainers``, read from the data: pyodide-build 0.39's MetaConfig drops it
+    (its ``extra`` hook is registered after MetaConfig's structure function captured the default)."""
+    extra = data.get("extra") or {}
+    names = extra.get("recipe-maintainers") or [] if isinstance(extra, dict) else []
+    return tuple(str(n) for n in names) if isinstance(names, list) else ()
+
+
+def _summarise(config: Any, directory: Path, maintainers: tuple[str, ...]) -> Recipe:
     kind = _kind(config)
     tests = tuple(sorted(p.name for p in directory.glob("test_*.py") if p.is_file()))
     return Recipe(
@@ -213,7 +221,7 @@ def _summarise(config: Any, directory: Path) -> Recipe:
         license=_one_line(config.about.license),
         home=config.about.home,
         pypi=config.about.PyPI,
-        maintainers=tuple(config.extra.recipe_maintainers),
+        maintainers=maintainers,
         top_level=tuple(config.package.top_level),
         imports=tuple(config.test.imports),
         run_requirements=tuple(config.requirements.run),

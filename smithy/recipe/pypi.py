@@ -33,7 +33,7 @@ from smithy.errors import NetworkError, RecipeError, RecipeNotFoundError, UsageE
 from smithy.recipe.rangefile import HTTPRangeFile
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 _JSON_ACCEPT = "application/vnd.pypi.simple.v1+json"
@@ -61,11 +61,11 @@ _PYODIDE_MARKERS = {
 
 @dataclass(frozen=True, kw_only=True)
 class GeneratedRecipe:
-    name: str
+    name: str  # the project name as its core metadata writes it
     version: str
-    meta_yaml: str
-    source_url: str
-    pure_wheel: bool
+    meta_yaml: str  # the full text of the meta.yaml
+    source_url: str  # the file used as source
+    pure_wheel: bool  # the source is a py3-none-any (or py2.py3-none-any) wheel
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,16 +109,15 @@ def generate_recipe(
     source = _choose_source(files, name=name, version=version, python=python)
     wheels = [f for f in files if f.wheel and f.version == version]
     wheel = source if source.wheel else min(wheels, key=_wheel_rank, default=None)
-    top_level: list[str] = []
+    sdist = cache(lambda: _read_sdist(source))  # downloaded at most once, only if needed
     zf = _open_wheel(wheel) if wheel is not None else None
     try:
-        raw = _metadata(source, wheels, zf)
+        raw = _metadata(source, wheels, zf, sdist)
         if zf is not None:
             top_level = _wheel_top_level(zf)
         else:
-            top_level = _top_level_names(_sdist(source)[0], sdist=True)
+            top_level = _top_level_names(sdist()[0], sdist=True)
     finally:
-        _sdist.cache_clear()
         if zf is not None:
             zf.close()
     name = raw.get("name") or name
@@ -281,9 +280,8 @@ def _check_sha256(data: bytes, expected: str, url: str) -> bytes:
 # metadata ----------------------------------------------------------------------------------
 
 
-@cache
-def _sdist(file: _File) -> tuple[list[str], bytes | None]:
-    """The member names and the ``PKG-INFO`` of an sdist, downloaded once."""
+def _read_sdist(file: _File) -> tuple[list[str], bytes | None]:
+    """The member names and the ``PKG-INFO`` of an sdist."""
     response = http.get(file.url, what=f"the sdist {file.filename}")
     data = io.BytesIO(_check_sha256(response.content, file.sha256, file.url))
     if file.filename.endswith(".zip"):
@@ -314,7 +312,12 @@ def _dist_info_file(zf: zipfile.ZipFile, basename: str) -> bytes | None:
     return None
 
 
-def _metadata(source: _File, wheels: list[_File], zf: zipfile.ZipFile | None) -> RawMetadata:
+def _metadata(
+    source: _File,
+    wheels: list[_File],
+    zf: zipfile.ZipFile | None,
+    sdist: Callable[[], tuple[list[str], bytes | None]],
+) -> RawMetadata:
     """Core metadata from the first that has it: the metadata file of the source or of any wheel
     of the release, the wheel being read, the sdist's ``PKG-INFO``; empty when none does."""
     data = None
@@ -327,7 +330,7 @@ def _metadata(source: _File, wheels: list[_File], zf: zipfile.ZipFile | None) ->
     if data is None and zf is not None:
         data = _dist_info_file(zf, "METADATA")
     if data is None and not source.wheel:
-        data = _sdist(source)[1]
+        data = sdist()[1]
     return parse_email(data)[0] if data else {}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
 import re
 import tempfile
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from smithy.recipe.load import META
 from smithy.recipe.model import normalize
 
 UPSTREAM_RECIPES = "https://github.com/pyodide/pyodide-recipes"
+UPSTREAM_ENV_VAR = "PYODIDE_SMITHY_RECIPES_URL"  # another default source, e.g. a mirror
 _URL = re.compile(r"^(https?|ssh|git|file)://|^[\w.-]+@[\w.-]+:|\.git/?$")
 
 
@@ -51,15 +53,16 @@ def resolve(spec: str, recipes: str | None, *, python_version: str) -> RecipeSou
         if not root.is_dir():
             raise RecipeNotFoundError("recipes directory not found", file=recipes)
         return _from_tree(root, name, version, recipes)
+    upstream = os.environ.get(UPSTREAM_ENV_VAR) or UPSTREAM_RECIPES
     try:
-        root = _checkout(UPSTREAM_RECIPES)
+        root = _checkout(upstream)
     except (GitError, NetworkError) as exc:
-        console.info(f"cannot reach {UPSTREAM_RECIPES} ({exc.message}); generating from PyPI")
+        console.info(f"cannot reach {upstream} ({exc.message}); generating from PyPI")
     else:
         try:
-            return _from_tree(root, name, version, UPSTREAM_RECIPES)
+            return _from_tree(root, name, version, upstream)
         except RecipeNotFoundError:
-            console.info(f"{UPSTREAM_RECIPES} has no recipe for {name}; generating from PyPI")
+            console.info(f"{upstream} has no recipe for {spec}; generating from PyPI")
     return _from_pypi(spec, python_version)
 
 

@@ -49,7 +49,32 @@ class RenderContext:
         owner = self.upload_owner
         if owner:
             return f"`{owner}` channel on Anaconda.org"
-        return f"channel `{self.config.channel.url}` (CI does not upload there: it is not on Anaconda.org)"
+        return f"channel `{self.config.channel.url}` is not on Anaconda.org, where CI uploads"
+
+    @property
+    def ci_description(self) -> str:
+        """What the generated CI does, in a sentence's tail, for the README."""
+        if not self.kind.makes_wheel:
+            return (
+                "builds it with pyodide-build and keeps what it built as a workflow artifact "
+                "(publishing libraries to a channel is not supported yet)"
+            )
+        steps = ["builds it"]
+        if self.config.tests:
+            steps.append("tests it in a real Pyodide")
+        if self.upload_owner:
+            steps.append(f"uploads it to the {self.channel_description}")
+        else:
+            steps.append(f"does not upload it: the {self.channel_description}")
+        return ", ".join(steps[:-1]) + " and " + steps[-1]
+
+    @property
+    def license_summary(self) -> str:
+        """The package's license, or a pointer to the recipe when the recipe holds its full text."""
+        text = self.recipe.license
+        if not text:
+            return "unknown"
+        return text if len(text) <= 80 else "see `about.license` in recipe/meta.yaml"
 
     @property
     def kind_description(self) -> str:

@@ -19,6 +19,7 @@ def render(context: RenderContext, templates: TemplateSet) -> dict[str, bytes]:
         for name in (
             "recipe", "config", "xbuildenv", "kind", "smithy_version", "header", "upload_owner",
             "index_url", "channel_description", "kind_description", "import_fallback",
+            "ci_description", "license_summary",
         )
     }
     variables["generated_paths"] = generated

@@ -146,6 +146,7 @@ def wheel(
     tag: str,
     files: dict[str, bytes],
     meta: bytes,
+    *,
     top_level: str | None = None,
 ) -> dict[str, Any]:
     buffer = io.BytesIO()
@@ -267,6 +268,10 @@ def populate(index: FakeIndex) -> None:
             | {"metadata": plat, "json": {"size": 10**9}},
             sdist("platpkg", "4.0", {"PKG-INFO": metadata("platpkg", "4.0", "Summary: sdist")}),
         ],
+    )
+    data_only = {"no_data-1.0.data/data/share/x.txt": b"x"}
+    index.add_project(
+        "no-data", [wheel("no_data", "1.0", "py3-none-any", data_only, metadata("No.Data", "1.0"))]
     )
     index.add_project(
         "onlyplatform",
@@ -406,6 +411,12 @@ def test_platform_wheels_and_sdist(index: FakeIndex) -> None:
     assert sum(hit.sent for hit in index.requests_for(linux)) < 300_000
     assert not index.requests_for("platpkg-4.0-cp314-cp314-win_amd64.whl")
     assert not index.requests_for("platpkg-4.0.tar.gz")
+
+
+def test_no_importable_names_falls_back_to_the_project_name(index: FakeIndex) -> None:
+    data = check(generate_recipe("no.data", python_version=PY))
+    assert data["package"]["name"] == "No.Data"
+    assert data["package"]["top-level"] == ["no_data"]
 
 
 def test_unknown_project_and_no_usable_file(index: FakeIndex) -> None:

@@ -1,0 +1,112 @@
+"""pyodide-smithy.yml: validation with "did you mean", and a JSON Schema made from the model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from smithy.config import (
+    FeedstockConfig,
+    json_schema,
+    load_config,
+    parse_config,
+    replace_xbuildenv_pin,
+    to_yaml,
+)
+from smithy.errors import ConfigError
+from tests.conftest import ROOT
+
+SCHEMA_DOC = ROOT / "docs" / "pyodide-smithy.schema.json"
+
+
+def parse(data: object) -> FeedstockConfig:
+    return parse_config(data, Path("pyodide-smithy.yml"))
+
+
+def error(data: object) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        parse(data)
+    return info.value
+
+
+def test_defaults() -> None:
+    config = parse({"xbuildenv": "314.0.5"})
+    assert config.channel.url == "anaconda://pyodide"
+    assert config.channel.label == "staging"
+    assert config.tests is True
+    assert config.bot.migrations is True
+    assert config.bot.prereleases is False
+
+
+def test_written_text_reads_back_the_same(tmp_path: Path) -> None:
+    config = parse({"xbuildenv": "315.0.0a2", "pure-python": True, "bot": {"automerge": True}})
+    path = tmp_path / "pyodide-smithy.yml"
+    path.write_text(to_yaml(config))
+    assert load_config(path) == config
+    assert path.read_text().startswith("# pyodide-smithy.yml")
+
+
+def test_unknown_key_suggests() -> None:
+    err = error({"xbuildenv": "314.0.5", "chanel": {}})
+    assert err.key == "chanel"
+    assert "did you mean 'channel'" in err.message
+
+
+def test_unknown_nested_key_has_its_path() -> None:
+    err = error({"xbuildenv": "314.0.5", "bot": {"automerg": True}})
+    assert err.key == "bot.automerg"
+    assert "did you mean 'automerge'" in err.message
+
+
+def test_missing_xbuildenv() -> None:
+    assert error({}).key == "xbuildenv"
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"xbuildenv": "latest!"}, "xbuildenv"),
+        ({"xbuildenv": "314.0.5", "tests": "yes"}, "tests"),
+        ({"xbuildenv": "314.0.5", "channel": {"label": "has space"}}, "channel.label"),
+        ({"xbuildenv": "314.0.5", "channel": "anaconda://x"}, "channel"),
+        ({"xbuildenv": ["314"]}, "xbuildenv"),
+    ],
+)
+def test_bad_values_name_their_key(data: object, key: str) -> None:
+    assert error(data).key == key
+
+
+def test_top_level_must_be_a_mapping() -> None:
+    assert "mapping" in error(["a"]).message
+
+
+def test_invalid_yaml_file(tmp_path: Path) -> None:
+    path = tmp_path / "pyodide-smithy.yml"
+    path.write_text("xbuildenv: [\n")
+    with pytest.raises(ConfigError, match="line 2, column 1"):
+        load_config(path)
+
+
+def test_pin_change_keeps_comments() -> None:
+    text = '# mine\nxbuildenv: "314.0.5"  # pinned by hand\ntests: false\n'
+    out = replace_xbuildenv_pin(text, "315.0.0a2", Path("pyodide-smithy.yml"))
+    assert out == '# mine\nxbuildenv: "315.0.0a2"  # pinned by hand\ntests: false\n'
+
+
+def test_schema_rejects_unknown_keys_and_documents_every_key() -> None:
+    schema = json_schema()
+    assert schema["additionalProperties"] is False
+    assert schema["required"] == ["xbuildenv"]
+    assert set(schema["properties"]) == {"xbuildenv", "pyodide-build", "pure-python", "tests", "channel", "bot"}
+    assert schema["properties"]["bot"]["properties"]["prereleases"]["default"] is False
+    for prop in schema["properties"].values():
+        assert prop["description"]
+
+
+def test_published_schema_is_current(update_golden: bool) -> None:
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if update_golden:
+        SCHEMA_DOC.write_text(text)
+    assert SCHEMA_DOC.read_text() == text, "run: pytest --update-golden"

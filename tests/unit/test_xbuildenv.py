@@ -1,0 +1,55 @@
+"""The xbuildenv catalogue, read with pyodide-build's own metadata model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from smithy.errors import XBuildEnvError
+from smithy.xbuildenv import PINNED_DEFAULT, load_catalog
+from tests.conftest import METADATA
+
+
+def test_latest_stable_and_prerelease() -> None:
+    catalog = load_catalog(str(METADATA))
+    assert len(catalog.releases) == 44
+    latest = catalog.latest()
+    assert (latest.version, latest.python_version, latest.emscripten_version) == ("314.0.5", "3.14.2", "5.0.3")
+    assert catalog.latest(prereleases=True).version == "315.0.0a2"
+    assert catalog.resolve("latest").version == "314.0.5"
+    assert catalog.resolve("0.27.7").python_short == "3.12"
+
+
+def test_pinned_default_matches_the_published_metadata() -> None:
+    assert load_catalog(str(METADATA)).get(PINNED_DEFAULT.version) == PINNED_DEFAULT
+
+
+def test_unknown_version_suggests() -> None:
+    with pytest.raises(XBuildEnvError, match="did you mean 314.0.5"):
+        load_catalog(str(METADATA)).get("314.0.6")
+
+
+def test_npm_versions_and_abi() -> None:
+    catalog = load_catalog(str(METADATA))
+    assert catalog.get("315.0.0a2").npm_version == "315.0.0-alpha.2"
+    assert catalog.get("314.0.5").npm_version == "314.0.5"
+    assert catalog.get("315.0.0a2").abi_breaking_from(catalog.get("314.0.5"))
+    assert not catalog.get("314.0.5").abi_breaking_from(catalog.get("314.0.4"))
+    assert catalog.get("315.0.0a2").prerelease
+
+
+def test_invalid_metadata(tmp_path: Path) -> None:
+    bad = tmp_path / "meta.json"
+    bad.write_text(json.dumps({"releases": {"1": {"version": "1"}}}))
+    with pytest.raises(XBuildEnvError, match="invalid xbuildenv metadata"):
+        load_catalog(str(bad))
+    bad.write_text("{")
+    with pytest.raises(XBuildEnvError, match="cannot read"):
+        load_catalog(str(bad))
+
+
+def test_environment_variable_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYODIDE_CROSS_BUILD_ENV_METADATA_URL", str(METADATA))
+    assert load_catalog().source == str(METADATA)
