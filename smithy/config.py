@@ -1,4 +1,4 @@
-"""``pyodide-smithy.yml``: the feedstock's own settings, validated, with a JSON Schema made from the model."""
+"""``pyodide-smithy.yml``: the feedstock's settings, validated; JSON Schema made from the model."""
 
 from __future__ import annotations
 
@@ -39,7 +39,9 @@ class ChannelConfig:
         pattern=CHANNEL_PATTERN,
     )
     label: str = _opt(
-        "label", "Label uploads land in, for maintainers to review and promote.", "staging",
+        "label",
+        "Label uploads land in, for maintainers to review and promote.",
+        "staging",
         pattern=LABEL_PATTERN,
     )
 
@@ -219,12 +221,12 @@ def replace_xbuildenv_pin(text: str, version: str, path: Path) -> str:
     data = round_trip_load(text, path, error=ConfigError)
     if not isinstance(data, dict) or "xbuildenv" not in data:
         raise ConfigError("no 'xbuildenv' key to update", file=path, key="xbuildenv")
-    line_no, column = data.lc.value("xbuildenv")
+    line_no, column = data.lc.value("xbuildenv")  # type: ignore[attr-defined]
     lines = text.splitlines(keepends=True)
     line = lines[line_no]
     token = re.match(r"\"[^\"]*\"|'[^']*'|[^\s#]+", line[column:])
     if token is None:
         raise ConfigError("cannot locate the 'xbuildenv' value", file=path, key="xbuildenv")
     quote = token.group()[0] if token.group()[0] in "\"'" else ""
-    lines[line_no] = f"{line[:column]}{quote}{version}{quote}{line[column + token.end():]}"
+    lines[line_no] = f"{line[:column]}{quote}{version}{quote}{line[column + token.end() :]}"
     return "".join(lines)

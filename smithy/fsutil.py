@@ -18,8 +18,8 @@ def write_atomic(path: Path, content: bytes, *, mode: int | None = None) -> None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
-        os.chmod(tmp, mode if mode is not None else 0o666 & ~umask())
-        os.replace(tmp, path)
+        Path(tmp).chmod(mode if mode is not None else 0o666 & ~umask())
+        Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -94,7 +94,9 @@ def _identity_env(repo: Any) -> dict[str, str]:
     if not (os.environ.get("GIT_AUTHOR_NAME") or reader.has_option("user", "name")):
         env["GIT_AUTHOR_NAME"] = env["GIT_COMMITTER_NAME"] = "pyodide-smithy"
     if not (os.environ.get("GIT_AUTHOR_EMAIL") or reader.has_option("user", "email")):
-        env["GIT_AUTHOR_EMAIL"] = env["GIT_COMMITTER_EMAIL"] = "pyodide-smithy@users.noreply.github.com"
+        env["GIT_AUTHOR_EMAIL"] = env["GIT_COMMITTER_EMAIL"] = (
+            "pyodide-smithy@users.noreply.github.com"
+        )
     return env
 
 

@@ -11,11 +11,16 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def template_dir() -> Path:
-    """The shipped ``feedstock-template/``: inside an installed wheel, or at the top of a checkout."""
-    for candidate in (_PACKAGE_DIR / "feedstock-template", _PACKAGE_DIR.parent / "feedstock-template"):
+    """The shipped ``feedstock-template/``: in an installed wheel, or at the top of a checkout."""
+    for candidate in (
+        _PACKAGE_DIR / "feedstock-template",
+        _PACKAGE_DIR.parent / "feedstock-template",
+    ):
         if candidate.is_dir():
             return candidate
-    raise TemplateError("the feedstock template is missing from this installation", file=_PACKAGE_DIR)
+    raise TemplateError(
+        "the feedstock template is missing from this installation", file=_PACKAGE_DIR
+    )
 
 
 def cache_dir() -> Path:

@@ -14,7 +14,9 @@ from smithy import console
 from smithy.errors import NetworkError, XBuildEnvError
 from smithy.paths import cache_dir
 
-DEFAULT_METADATA_URL = "https://pyodide.github.io/pyodide/api/v2/pyodide-cross-build-environments.json"
+DEFAULT_METADATA_URL = (
+    "https://pyodide.github.io/pyodide/api/v2/pyodide-cross-build-environments.json"
+)
 METADATA_URL_ENV_VAR = "PYODIDE_CROSS_BUILD_ENV_METADATA_URL"  # pyodide-build's own variable
 CACHE_TTL_SECONDS = 3600
 
@@ -56,7 +58,7 @@ class XBuildEnv:
         return f"{base}-{kind}.{v.pre[1]}"
 
     def abi_breaking_from(self, other: XBuildEnv) -> bool:
-        """Moving from ``other`` to this one needs a rebuild (Python minor or Emscripten changed)."""
+        """Moving from ``other`` to this one needs a rebuild: Python minor or Emscripten changed."""
         return (
             self.python_short != other.python_short
             or self.emscripten_version != other.emscripten_version

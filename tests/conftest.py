@@ -30,11 +30,15 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_environment(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Own cache, own git identity, no GitHub Actions annotations, never the real upstream."""
     home = tmp_path_factory.mktemp("home")
     gitconfig = home / ".gitconfig"
-    gitconfig.write_text("[user]\n\tname = Test Maintainer\n\temail = test@example.invalid\n[init]\n\tdefaultBranch = main\n")
+    gitconfig.write_text(
+        "[user]\n\tname = Test Maintainer\n\temail = test@example.invalid\n[init]\n\tdefaultBranch = main\n"
+    )
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("PYODIDE_SMITHY_CACHE_DIR", str(home / "cache"))
@@ -42,7 +46,13 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch:
     # An address nothing listens on: a test that forgets to choose a recipe source fails fast.
     monkeypatch.setenv("PYODIDE_SMITHY_RECIPES_URL", "http://127.0.0.1:9/pyodide-recipes.git")
     monkeypatch.setenv("PYODIDE_SMITHY_INDEX_URL", "http://127.0.0.1:9/simple/")
-    for name in ("GITHUB_ACTIONS", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+    for name in (
+        "GITHUB_ACTIONS",
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from smithy.config import FeedstockConfig
+from smithy.paths import template_dir
 from smithy.recipe.load import load_recipe
 from smithy.render.context import make_context
 from smithy.render.engine import render
 from smithy.render.templates import discover
-from smithy.paths import template_dir
 from smithy.xbuildenv import PINNED_DEFAULT, XBuildEnv
 
 

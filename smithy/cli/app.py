@@ -49,7 +49,9 @@ def _version(value: bool) -> None:
 def _main(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
     traceback: Annotated[
@@ -83,7 +85,12 @@ def init(
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Feedstock directory to create (default: ./<name>-feedstock).", show_default=False),
+        typer.Option(
+            "--output",
+            "-o",
+            help="Feedstock directory to create (default: ./<name>-feedstock).",
+            show_default=False,
+        ),
     ] = None,
     xbuildenv: XBuildEnvOption = None,
     metadata: MetadataOption = None,
@@ -91,7 +98,9 @@ def init(
     """Turn one recipe into a feedstock: a git repository with recipe/, settings and CI."""
     from smithy.feedstock.init import run_init
 
-    result = run_init(recipe, recipes=recipes, output=output, xbuildenv=xbuildenv, metadata=metadata)
+    result = run_init(
+        recipe, recipes=recipes, output=output, xbuildenv=xbuildenv, metadata=metadata
+    )
     r = result.recipe
     print(
         f"created {result.feedstock} for {r.name} {r.version} "
@@ -103,12 +112,14 @@ def init(
 @app.command()
 def rerender(
     feedstock: Annotated[
-        Path, typer.Argument(metavar="[DIR]", help="The feedstock (default: the current directory).")
+        Path,
+        typer.Argument(metavar="[DIR]", help="The feedstock (default: the current directory)."),
     ] = Path(),
     xbuildenv: XBuildEnvOption = None,
     metadata: MetadataOption = None,
     check: Annotated[
-        bool, typer.Option("--check", help="Change nothing; exit 1 if a rerender would change files.")
+        bool,
+        typer.Option("--check", help="Change nothing; exit 1 if a rerender would change files."),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
     force: Annotated[
@@ -119,7 +130,9 @@ def rerender(
     """Regenerate the feedstock's CI, README and other generated files, and commit them."""
     from smithy.feedstock.rerender import run_rerender
 
-    result = run_rerender(feedstock, xbuildenv=xbuildenv, metadata=metadata, check=check, force=force)
+    result = run_rerender(
+        feedstock, xbuildenv=xbuildenv, metadata=metadata, check=check, force=force
+    )
     if as_json:
         import json
 
@@ -133,7 +146,10 @@ def rerender(
         for path in result.hand_edited:
             print(f"  (edited by hand: {path})", file=sys.stderr)
         tail = f", commit {result.commit[:10]}" if result.commit else ""
-        print(f"{result.feedstock}: {verb} {len(result.changes)} file(s) for xbuildenv {result.xbuildenv}{tail}")
+        print(
+            f"{result.feedstock}: {verb} {len(result.changes)} file(s) "
+            f"for xbuildenv {result.xbuildenv}{tail}"
+        )
     return 1 if check and not result.up_to_date else 0
 
 

@@ -33,7 +33,7 @@ class InitResult:
 
 
 def pyodide_build_for(xbuildenv: XBuildEnv) -> str:
-    """The pyodide-build version to pin: ours if the xbuildenv accepts it, else its nearest bound."""
+    """The pyodide-build to pin: ours if the xbuildenv accepts it, else its nearest bound."""
     from packaging.version import Version
 
     ours = Version(DEFAULT_PYODIDE_BUILD)
@@ -53,10 +53,12 @@ def run_init(
     xbuildenv: str | None = None,
     metadata: str | None = None,
 ) -> InitResult:
-    """Create ``<name>-feedstock/`` (or ``output``) from the recipe ``spec`` names, with one commit."""
+    """Create ``<name>-feedstock/`` (or ``output``) from the recipe ``spec``, in one commit."""
     from smithy.recipe.load import load_recipe
     from smithy.recipe.sources import resolve
 
+    if output is not None:
+        _check_target(output.absolute())  # before any download: fail fast on a busy target
     target_env = load_catalog(metadata).resolve(xbuildenv)
     source = resolve(spec, recipes, python_version=target_env.python_version)
     console.info(f"using {source.description}")
@@ -64,9 +66,11 @@ def run_init(
         recipe = load_recipe(source.directory)
         target = (output or Path.cwd() / recipe.feedstock_name).absolute()
         _check_target(target)
-        config = FeedstockConfig(xbuildenv=target_env.version, pyodide_build=pyodide_build_for(target_env))
+        config = FeedstockConfig(
+            xbuildenv=target_env.version, pyodide_build=pyodide_build_for(target_env)
+        )
         message = _initial_message(recipe, target_env)
-        commit, files = _create(target, source.directory, config, target_env, message)
+        commit, files = _create(target, recipe, config, target_env, message)
     finally:
         if source.temporary:
             shutil.rmtree(source.directory.parent, ignore_errors=True)
@@ -86,19 +90,21 @@ def _check_target(target: Path) -> None:
 
 
 def _create(
-    target: Path, recipe_dir: Path, config: FeedstockConfig, xbuildenv: XBuildEnv, message: str
+    target: Path, recipe: Recipe, config: FeedstockConfig, xbuildenv: XBuildEnv, message: str
 ) -> tuple[str, tuple[str, ...]]:
     """Build the feedstock in a hidden sibling folder and rename it into place: all or nothing."""
     from smithy import gitio
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    staging = Path(
+        tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    )
     try:
         staging.chmod(0o777 & ~umask())
-        shutil.copytree(recipe_dir, staging / RECIPE_DIR, ignore=_IGNORED, symlinks=True)
+        shutil.copytree(recipe.directory, staging / RECIPE_DIR, ignore=_IGNORED, symlinks=True)
         (staging / CONFIG_FILE).write_text(to_yaml(config), encoding="utf-8")
         inputs = read_inputs(staging, template_dir())
-        rendered = render_feedstock(inputs, config, xbuildenv, staging / RECIPE_DIR)
+        rendered = render_feedstock(inputs, config, xbuildenv, recipe)
         for path, content in rendered.files.items():
             write_atomic(staging / path, content)
         sha = gitio.init_and_commit(staging, message)

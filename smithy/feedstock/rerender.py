@@ -18,6 +18,7 @@ from smithy.feedstock.state import (
     unchanged_on_disk,
 )
 from smithy.paths import template_dir
+from smithy.recipe.model import Recipe
 from smithy.render.manifest import MANIFEST, Manifest, sha256
 from smithy.xbuildenv import XBuildEnv
 
@@ -68,13 +69,13 @@ def commit_message(xbuildenv: str) -> str:
     return f"MNT: Re-rendered with pyodide-smithy {__version__} for xbuildenv {xbuildenv}"
 
 
-def render_feedstock(inputs: Inputs, config: FeedstockConfig, xbuildenv: XBuildEnv, recipe_dir: Path) -> Render:
-    """Pure apart from reading the recipe: the files a feedstock with these inputs should hold."""
-    from smithy.recipe.load import load_recipe
+def render_feedstock(
+    inputs: Inputs, config: FeedstockConfig, xbuildenv: XBuildEnv, recipe: Recipe
+) -> Render:
+    """The files a feedstock with these inputs should hold, its manifest included."""
     from smithy.render.context import make_context
     from smithy.render.engine import render
 
-    recipe = load_recipe(recipe_dir)
     files = render(make_context(recipe, config, xbuildenv), inputs.templates)
     manifest = Manifest(
         smithy_version=__version__,
@@ -94,7 +95,10 @@ def run_rerender(
     check: bool = False,
     force: bool = False,
 ) -> RerenderResult:
-    """Bring the generated files of the feedstock at ``root`` up to date (or, with ``check``, say what would change)."""
+    """Bring the generated files of the feedstock at ``root`` up to date.
+
+    With ``check``, change nothing and say what would change.
+    """
     root = root.resolve()
     inputs = read_inputs(root, template_dir())
     manifest = read_manifest(root)
@@ -105,14 +109,20 @@ def run_rerender(
         and manifest.inputs == inputs.digest(manifest.xbuildenv)
         and unchanged_on_disk(root, manifest)
     ):
-        return RerenderResult(feedstock=root, xbuildenv=previous or "", previous_xbuildenv=previous, changes=())
+        return RerenderResult(
+            feedstock=root, xbuildenv=previous or "", previous_xbuildenv=previous, changes=()
+        )
     config = _parse(inputs.config_text, root)
     target = _target(config, manifest, xbuildenv, metadata)
     if target.version != config.xbuildenv:
-        text = replace_xbuildenv_pin(inputs.config_text.decode(), target.version, root / CONFIG_FILE)
+        text = replace_xbuildenv_pin(
+            inputs.config_text.decode(), target.version, root / CONFIG_FILE
+        )
         inputs = dataclasses.replace(inputs, config_text=text.encode())
         config = dataclasses.replace(config, xbuildenv=target.version)
-    rendered = render_feedstock(inputs, config, target, root / RECIPE_DIR)
+    from smithy.recipe.load import load_recipe
+
+    rendered = render_feedstock(inputs, config, target, load_recipe(root / RECIPE_DIR))
     changes, hand_edited = _plan(root, rendered, manifest)
     result = RerenderResult(
         feedstock=root,
@@ -145,7 +155,10 @@ def _parse(config_text: bytes, root: Path) -> FeedstockConfig:
 def _target(
     config: FeedstockConfig, manifest: Manifest | None, wanted: str | None, metadata: str | None
 ) -> XBuildEnv:
-    """The xbuildenv to render for: asked for, else the pinned one (known from the manifest if it can be)."""
+    """The xbuildenv to render for: the one asked for, else the pinned one.
+
+    The pinned one is taken from the manifest when it matches, so no metadata is read.
+    """
     if wanted is None and manifest is not None and manifest.xbuildenv.version == config.xbuildenv:
         return manifest.xbuildenv
     from smithy.xbuildenv import load_catalog
@@ -156,7 +169,9 @@ def _target(
     return catalog.resolve(wanted, prereleases=config.bot.prereleases)
 
 
-def _plan(root: Path, rendered: Render, manifest: Manifest | None) -> tuple[list[Change], list[str]]:
+def _plan(
+    root: Path, rendered: Render, manifest: Manifest | None
+) -> tuple[list[Change], list[str]]:
     old = manifest.files if manifest else {}
     changes: list[Change] = []
     hand_edited: list[str] = []
@@ -188,7 +203,12 @@ def _read(path: Path) -> bytes | None:
 
 
 def _guard(
-    root: Path, changes: list[Change], hand_edited: list[str], manifest: Manifest | None, *, force: bool
+    root: Path,
+    changes: list[Change],
+    hand_edited: list[str],
+    manifest: Manifest | None,
+    *,
+    force: bool,
 ) -> Any:
     """Refuse to overwrite work: hand edits and uncommitted changes, unless ``force``."""
     from smithy import gitio
@@ -217,7 +237,7 @@ def _guard(
 
 
 def _apply(root: Path, rendered: Render, changes: list[Change]) -> None:
-    """Write each file atomically; the manifest goes last, so a kill leaves it describing the old state."""
+    """Write each file atomically; the manifest goes last, so a kill leaves the old one."""
     from smithy.fsutil import write_atomic
 
     ordered = sorted(changes, key=lambda c: c.path == MANIFEST)

@@ -25,7 +25,7 @@ _COMPILING_BUILD_KEYS = (
 
 
 def load_recipe(directory: Path) -> Recipe:
-    """Validate ``directory/meta.yaml`` and the files it names; summarise it as a :class:`Recipe`."""
+    """Validate ``directory/meta.yaml`` and the files it names; summarise it as a Recipe."""
     meta_path = directory / META
     try:
         text = meta_path.read_text(encoding="utf-8")
@@ -122,8 +122,8 @@ def _explain(exc: Exception, data: dict[str, Any], meta_path: Path) -> RecipeErr
         return RecipeError(f"missing required key '{key}'", file=meta_path, key=key)
     message = str(exc).strip() or type(exc).__name__
     quoted = re.search(r"'(\w[\w-]*/[\w-]+)'", message)
-    key = quoted.group(1).replace("/", ".") if quoted else _locate(data)
-    return RecipeError(f"invalid recipe: {message}", file=meta_path, key=key)
+    where = quoted.group(1).replace("/", ".") if quoted else _locate(data)
+    return RecipeError(f"invalid recipe: {message}", file=meta_path, key=where)
 
 
 def _locate(data: dict[str, Any]) -> str | None:
@@ -200,8 +200,11 @@ def could_be_pure(config: Any) -> str | None:
 
 
 def _maintainers(data: dict[str, Any]) -> tuple[str, ...]:
-    """``extra.recipe-maintainers``, read from the data: pyodide-build 0.39's MetaConfig drops it
-    (its ``extra`` hook is registered after MetaConfig's structure function captured the default)."""
+    """``extra.recipe-maintainers``, read from the data itself.
+
+    pyodide-build 0.39's MetaConfig drops it: its ``extra`` hook is registered after
+    MetaConfig's structure function captured the default one.
+    """
     extra = data.get("extra") or {}
     names = extra.get("recipe-maintainers") or [] if isinstance(extra, dict) else []
     return tuple(str(n) for n in names) if isinstance(names, list) else ()

@@ -32,7 +32,12 @@ class RecipeSource:
 
 
 def is_path_spec(spec: str) -> bool:
-    return "/" in spec or spec.endswith((".yaml", ".yml")) or spec in (".", "..") or Path(spec).exists()
+    return (
+        "/" in spec
+        or spec.endswith((".yaml", ".yml"))
+        or spec in (".", "..")
+        or Path(spec).exists()
+    )
 
 
 def split_spec(spec: str) -> tuple[str, str | None]:

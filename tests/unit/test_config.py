@@ -99,7 +99,14 @@ def test_schema_rejects_unknown_keys_and_documents_every_key() -> None:
     schema = json_schema()
     assert schema["additionalProperties"] is False
     assert schema["required"] == ["xbuildenv"]
-    assert set(schema["properties"]) == {"xbuildenv", "pyodide-build", "pure-python", "tests", "channel", "bot"}
+    assert set(schema["properties"]) == {
+        "xbuildenv",
+        "pyodide-build",
+        "pure-python",
+        "tests",
+        "channel",
+        "bot",
+    }
     assert schema["properties"]["bot"]["properties"]["prereleases"]["default"] is False
     for prop in schema["properties"].values():
         assert prop["description"]

@@ -45,7 +45,9 @@ def test_summary_of_a_recipe(tmp_path: Path) -> None:
 
 
 def test_numbers_as_versions_stay_text(tmp_path: Path) -> None:
-    recipe = load_recipe(write_recipe(tmp_path / "x", "package:\n  name: x\n  version: 1.10\n" + URL))
+    recipe = load_recipe(
+        write_recipe(tmp_path / "x", "package:\n  name: x\n  version: 1.10\n" + URL)
+    )
     assert recipe.version == "1.1"  # YAML reads 1.10 as a float, as pyodide-build does
 
 
@@ -53,7 +55,8 @@ def test_invalid_yaml_names_line_and_column(tmp_path: Path) -> None:
     err = error_for(tmp_path, HEAD + "source:\n  url: [unclosed\n")
     assert "invalid YAML" in err.message
     assert "line 6, column 1" in err.message
-    assert err.file is not None and err.file.endswith("meta.yaml")
+    assert err.file is not None
+    assert err.file.endswith("meta.yaml")
 
 
 def test_unknown_key_suggests_the_right_one(tmp_path: Path) -> None:

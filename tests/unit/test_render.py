@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from smithy.errors import ConfigError, TemplateError
+from smithy.paths import template_dir
 from smithy.render.manifest import MANIFEST
 from smithy.render.templates import discover
-from smithy.paths import template_dir
 from tests.conftest import GOLDEN
 from tests.helpers import PURE_SDIST, load_yaml, render_recipe, write_recipe
 
@@ -43,7 +43,9 @@ def test_golden(recipes_root: Path, name: str, update_golden: bool) -> None:
         for path, content in files.items():
             (folder / path).parent.mkdir(parents=True, exist_ok=True)
             (folder / path).write_bytes(content)
-    on_disk = {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    on_disk = {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
     assert on_disk == files, "the render changed: check it, then run `pytest --update-golden`"
 
 
@@ -102,7 +104,8 @@ def test_every_action_is_pinned_by_commit(recipes_root: Path) -> None:
         for step in job["steps"]:
             if "uses" in step:
                 ref = step["uses"].split("@")[1]
-                assert len(ref) == 40 and all(c in "0123456789abcdef" for c in ref), step["uses"]
+                assert len(ref) == 40, step["uses"]
+                assert all(c in "0123456789abcdef" for c in ref), step["uses"]
         checkout = [s for s in job["steps"] if "checkout" in s.get("uses", "")]
         for step in checkout:
             assert step["with"]["persist-credentials"] is False
@@ -115,7 +118,7 @@ def test_pure_wheel_workflow_has_no_emscripten(recipes_root: Path) -> None:
     assert "--require-hashes" in run
     test = flow["jobs"]["test"]
     assert test["permissions"] == {}
-    assert 'IMPORTS' in test["steps"][-1]["env"]
+    assert "IMPORTS" in test["steps"][-1]["env"]
     assert test["steps"][-1]["env"]["IMPORTS"] == "attr attrs"
     assert '"pyodide": "314.0.5"' in steps_run(test)
 
@@ -161,7 +164,9 @@ def test_codeowners_and_readme(recipes_root: Path) -> None:
     files = render_recipe(recipes_root / "numpy")
     assert files[".github/CODEOWNERS"].decode().splitlines()[-1] == "* @agriyakhetarpal"
     readme = files["README.md"].decode()
-    assert 'micropip.install("numpy", index_urls=["https://pypi.anaconda.org/pyodide/simple"' in readme
+    assert (
+        'micropip.install("numpy", index_urls=["https://pypi.anaconda.org/pyodide/simple"' in readme
+    )
     assert "[@agriyakhetarpal](https://github.com/agriyakhetarpal)" in readme
     assert "pyodide-smithy rerender" in readme
 

@@ -16,7 +16,11 @@ def test_latest_stable_and_prerelease() -> None:
     catalog = load_catalog(str(METADATA))
     assert len(catalog.releases) == 44
     latest = catalog.latest()
-    assert (latest.version, latest.python_version, latest.emscripten_version) == ("314.0.5", "3.14.2", "5.0.3")
+    assert (latest.version, latest.python_version, latest.emscripten_version) == (
+        "314.0.5",
+        "3.14.2",
+        "5.0.3",
+    )
     assert catalog.latest(prereleases=True).version == "315.0.0a2"
     assert catalog.resolve("latest").version == "314.0.5"
     assert catalog.resolve("0.27.7").python_short == "3.12"
