@@ -1,10 +1,12 @@
-"""The git adapter (GitPython): init, commit, status of paths, clone-or-fetch of a cache."""
+"""The git adapter: local work trees through the git CLI, remote clones through GitPython."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,76 +29,100 @@ def _errors(what: str, where: Path | str) -> Iterator[None]:
     try:
         yield
     except git.GitCommandError as exc:
-        detail = (exc.stderr or exc.stdout or str(exc)).strip().splitlines()
-        reason = detail[-1].strip().removeprefix("stderr: ").strip("'") if detail else str(exc)
-        raise GitError(f"git failed to {what}: {reason}", file=where) from exc
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
-        raise GitError(f"not a git repository, cannot {what}", file=where) from exc
+        raise GitError(
+            f"git failed to {what}: {_reason(exc.stderr or exc.stdout, exc.status)}", file=where
+        ) from exc
 
 
-def open_repo(path: Path) -> Any | None:
+def _reason(output: Any, status: Any) -> str:
+    """The last meaningful line git printed (GitPython wraps it in ``stderr: '...'``)."""
+    text = str(output or "").strip().removeprefix("stderr:").strip()
+    text = text.removeprefix("'").removesuffix("'").strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1].removeprefix("fatal: ") if lines else f"exit code {status}"
+
+
+@dataclass(frozen=True)
+class LocalRepo:
+    """A work tree on this machine. Local operations run ``git`` itself: one short process
+    each, where importing GitPython alone would cost more than ``init``'s whole budget."""
+
+    root: Path
+
+    def git(self, *args: str, what: str, env: dict[str, str] | None = None) -> str:
+        try:
+            proc = subprocess.run(
+                ["git", "-C", str(self.root), *args],
+                capture_output=True,
+                text=True,
+                env={**os.environ, **(env or {})},
+                check=False,
+            )
+        except FileNotFoundError:
+            raise GitError("git is not installed (or not on PATH)", file=self.root) from None
+        if proc.returncode != 0:
+            reason = _reason(proc.stderr or proc.stdout, proc.returncode)
+            raise GitError(f"git failed to {what}: {reason}", file=self.root)
+        return proc.stdout
+
+
+def open_repo(path: Path) -> LocalRepo | None:
     """The repository whose work tree is ``path`` exactly, or ``None`` if it is not one."""
-    if not (path / ".git").exists():
-        return None
-    import git
-
-    with _errors("open the repository", path):
-        return git.Repo(path)
+    return LocalRepo(path) if (path / ".git").exists() else None
 
 
 def init_and_commit(path: Path, message: str) -> str:
     """``git init`` (branch ``main``), add everything, commit; returns the commit sha."""
-    import git
-
-    with _errors("create the feedstock repository", path):
-        repo = git.Repo.init(path, initial_branch=DEFAULT_BRANCH)
-        repo.git.add("--all")
-        _commit(repo, message)
-        return str(repo.head.commit.hexsha)
+    repo = LocalRepo(path)
+    what = "create the feedstock repository"
+    repo.git("init", "--quiet", f"--initial-branch={DEFAULT_BRANCH}", what=what)
+    repo.git("add", "--all", what=what)
+    return _commit(repo, message, what=what)
 
 
-def dirty_paths(repo: Any, paths: Iterable[str]) -> list[str]:
+def dirty_paths(repo: LocalRepo, paths: Iterable[str]) -> list[str]:
     """Those of ``paths`` with uncommitted changes (staged, unstaged or untracked)."""
     wanted = sorted(set(paths))
     if not wanted:
         return []
-    with _errors("read the status", repo.working_tree_dir):
-        out = repo.git.status("--porcelain=v1", "-z", "--untracked-files=all", "--", *wanted)
-    dirty = []
-    for entry in out.split("\0"):
-        if len(entry) > 3:
-            dirty.append(entry[3:])
-    return sorted(set(dirty))
+    out = repo.git(
+        "status",
+        "--porcelain=v1",
+        "-z",
+        "--untracked-files=all",
+        "--",
+        *wanted,
+        what="read the status",
+    )
+    return sorted({entry[3:] for entry in out.split("\0") if len(entry) > 3})
 
 
-def commit_paths(repo: Any, paths: Iterable[str], message: str) -> str:
+def commit_paths(repo: LocalRepo, paths: Iterable[str], message: str) -> str:
     """Stage ``paths`` (written or deleted) and commit only them."""
     wanted = sorted(set(paths))
-    with _errors("commit the rerender", repo.working_tree_dir):
-        repo.git.add("--all", "--", *wanted)
-        _commit(repo, message, *wanted)
-        return str(repo.head.commit.hexsha)
+    repo.git("add", "--all", "--", *wanted, what="stage the rerender")
+    return _commit(repo, message, "--", *wanted, what="commit the rerender")
 
 
-def _commit(repo: Any, message: str, *paths: str) -> None:
-    env = _identity_env(repo)
-    args = ["--quiet", "--no-verify", "-m", message]
-    if paths:
-        args += ["--", *paths]
-    with repo.git.custom_environment(**env):
-        repo.git.commit(*args)
+def _commit(repo: LocalRepo, message: str, *paths: str, what: str) -> str:
+    repo.git(
+        "commit", "--quiet", "--no-verify", "-m", message, *paths, what=what, env=_identity(repo)
+    )
+    return repo.git("rev-parse", "HEAD", what=what).strip()
 
 
-def _identity_env(repo: Any) -> dict[str, str]:
+def _identity(repo: LocalRepo) -> dict[str, str]:
     """A committer identity when git has none configured (fresh CI machines, containers)."""
-    reader = repo.config_reader()
+    try:
+        known = repo.git("config", "--get-regexp", r"^user\.(name|email)$", what="read the config")
+    except GitError:  # exit 1: neither is set
+        known = ""
     env: dict[str, str] = {}
-    if not (os.environ.get("GIT_AUTHOR_NAME") or reader.has_option("user", "name")):
+    if "user.name" not in known and not os.environ.get("GIT_AUTHOR_NAME"):
         env["GIT_AUTHOR_NAME"] = env["GIT_COMMITTER_NAME"] = "pyodide-smithy"
-    if not (os.environ.get("GIT_AUTHOR_EMAIL") or reader.has_option("user", "email")):
-        env["GIT_AUTHOR_EMAIL"] = env["GIT_COMMITTER_EMAIL"] = (
-            "pyodide-smithy@users.noreply.github.com"
-        )
+    if "user.email" not in known and not os.environ.get("GIT_AUTHOR_EMAIL"):
+        email = "pyodide-smithy@users.noreply.github.com"
+        env["GIT_AUTHOR_EMAIL"] = env["GIT_COMMITTER_EMAIL"] = email
     return env
 
 

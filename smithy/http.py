@@ -17,15 +17,15 @@ USER_AGENT = f"pyodide-smithy/{__version__}"
 
 
 @cache
-def session() -> requests.Session:
+def session(retries: int = 3) -> requests.Session:
     """A shared session that retries 5xx, dropped connections and timeouts with backoff."""
     import requests
     from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry
 
     retry = Retry(
-        total=int(os.environ.get("PYODIDE_SMITHY_HTTP_RETRIES", "3")),
-        connect=2,
+        total=int(os.environ.get("PYODIDE_SMITHY_HTTP_RETRIES", retries)),
+        connect=min(retries, 2),
         backoff_factor=0.5,
         status_forcelist=(500, 502, 503, 504),
         allowed_methods=None,
@@ -39,13 +39,16 @@ def session() -> requests.Session:
     return s
 
 
-def get(url: str, *, what: str, **kwargs: Any) -> requests.Response:
-    """GET ``url``; any failure becomes a :class:`NetworkError` that says ``what`` was wanted."""
+def get(url: str, *, what: str, retries: int = 3, **kwargs: Any) -> requests.Response:
+    """GET ``url``; any failure becomes a :class:`NetworkError` that says ``what`` was wanted.
+
+    ``retries=0`` for a fetch with a fallback, where waiting out backoffs helps nobody.
+    """
     import requests
 
     kwargs.setdefault("timeout", TIMEOUT)
     try:
-        response = session().get(url, **kwargs)
+        response = session(retries).get(url, **kwargs)
     except requests.RequestException as exc:
         raise NetworkError(f"cannot reach {url} for {what}: {_reason(exc)}") from exc
     if response.status_code >= 400:

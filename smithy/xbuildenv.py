@@ -133,11 +133,15 @@ def parse_metadata(data: Any, source: str) -> Catalog:
     return Catalog(releases, source)
 
 
-def _read_source(source: str) -> Any:
+def _read_source(source: str, *, retries: int = 3) -> Any:
     if source.startswith(("http://", "https://")):
         from smithy import http
 
-        return http.get(source, what="the xbuildenv metadata").json()
+        response = http.get(source, what="the xbuildenv metadata", retries=retries)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise XBuildEnvError("xbuildenv metadata is not JSON", file=source) from exc
     path = Path(source.removeprefix("file://"))
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -166,7 +170,7 @@ def load_catalog(metadata: str | None = None) -> Catalog:
         except (ValueError, XBuildEnvError):
             pass
     try:
-        data = _read_source(source)
+        data = _read_source(source, retries=0)  # a fallback exists: fail fast
         catalog = parse_metadata(data, source)
     except (NetworkError, XBuildEnvError) as exc:
         if cached.is_file():

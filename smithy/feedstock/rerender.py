@@ -17,6 +17,7 @@ from smithy.feedstock.state import (
     read_manifest,
     unchanged_on_disk,
 )
+from smithy.gitio import LocalRepo
 from smithy.paths import template_dir
 from smithy.recipe.model import Recipe
 from smithy.render.manifest import MANIFEST, Manifest, sha256
@@ -209,7 +210,7 @@ def _guard(
     manifest: Manifest | None,
     *,
     force: bool,
-) -> Any:
+) -> LocalRepo | None:
     """Refuse to overwrite work: hand edits and uncommitted changes, unless ``force``."""
     from smithy import gitio
 

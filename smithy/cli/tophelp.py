@@ -1,0 +1,3 @@
+"""Top-level ``--help``, as typer prints it. Generated: `pytest --update-golden`."""
+
+TOP_HELP = "Usage: pyodide-smithy [OPTIONS] COMMAND [ARGS]...\n\n  Feedstocks for Pyodide packages: create them from recipes and keep their CI\n  current.\n\nOptions:\n  --version    Show the version and exit.\n  -q, --quiet  Only warnings and errors.\n  --traceback  Show a traceback on errors (for bug reports).\n  --help       Show this message and exit.\n\nCommands:\n  init      Turn one recipe into a feedstock: a git repository with...\n  rerender  Regenerate the feedstock's CI, README and other generated...\n  schema    Print the JSON Schema of pyodide-smithy.yml (for editors and...\n"
