@@ -34,7 +34,8 @@ class ChannelConfig:
 
     url: str = _opt(
         "url",
-        "Channel to upload to: `anaconda://OWNER`, an Anaconda.org API URL, or a local directory.",
+        "Channel to publish to: `anaconda://OWNER` (CI uploads there), or another channel URL "
+        "or a local directory (CI then keeps its builds as artifacts and uploads nothing).",
         "anaconda://pyodide",
         pattern=CHANNEL_PATTERN,
     )
@@ -83,7 +84,12 @@ class FeedstockConfig:
         "compiled code. Wheel recipes are detected by themselves.",
         False,
     )
-    tests: bool = _opt("tests", "Run the test job (imports and the recipe's test files).", True)
+    tests: bool = _opt(
+        "tests",
+        "Run the test job: install the built wheel with micropip in a real Pyodide (Node.js) "
+        "and import its modules.",
+        True,
+    )
     channel: ChannelConfig = _opt("channel", "Upload target.", ChannelConfig)
     bot: BotConfig = _opt("bot", "Migration bot settings.", BotConfig)
 

@@ -117,3 +117,15 @@ def test_published_schema_is_current(update_golden: bool) -> None:
     if update_golden:
         SCHEMA_DOC.write_text(text)
     assert SCHEMA_DOC.read_text() == text, "run: pytest --update-golden"
+
+
+def test_reference_page_is_current(update_golden: bool) -> None:
+    from smithy.configdoc import reference_markdown
+
+    page = ROOT / "docs" / "config.md"
+    text = reference_markdown()
+    if update_golden:
+        page.write_text(text)
+    assert page.read_text() == text, "run: pytest --update-golden"
+    for key in ("`xbuildenv`", "`channel.label`", "`bot.prereleases`", "`pure-python`"):
+        assert key in text
