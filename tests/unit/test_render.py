@@ -128,7 +128,7 @@ def test_pure_python_sdist_only_when_declared(tmp_path: Path) -> None:
     assert "install-emscripten" in steps_run(workflow(render_recipe(folder))["jobs"]["build"])
     pure = render_recipe(folder, pure_python=True)
     assert "install-emscripten" not in steps_run(workflow(pure)["jobs"]["build"])
-    assert b"pypa/build" in pure["README.md"]
+    assert b"PEP 517" in pure["README.md"]
 
 
 def test_pure_python_refused_for_recipes_that_compile(recipes_root: Path) -> None:
