@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -37,8 +38,7 @@ def timed(args: list[str], env: dict[str, str], cwd: Path | None = None) -> floa
     return time.perf_counter() - start
 
 
-def median_of(runs: int, make_args: object, env: dict[str, str]) -> float:
-    assert callable(make_args)
+def median_of(runs: int, make_args: Callable[[int], list[str]], env: dict[str, str]) -> float:
     times = []
     for i in range(runs + 1):
         elapsed = timed(make_args(i), env)
@@ -78,15 +78,16 @@ def main() -> int:
     try:
         recipes = extract_recipes(work / "recipes")
         results: dict[str, float] = {}
-        results["--help"] = median_of(options.runs, lambda i: [COMMAND, "--help"], env)
-        results["--version"] = median_of(options.runs, lambda i: [COMMAND, "--version"], env)
+        numpy = str(recipes / "numpy")
+        results["--help"] = median_of(options.runs, lambda _: [COMMAND, "--help"], env)
+        results["--version"] = median_of(options.runs, lambda _: [COMMAND, "--version"], env)
         results["init"] = median_of(
             options.runs,
-            lambda i: [COMMAND, "-q", "init", str(recipes / "numpy"), "-o", str(work / f"init-{i}")],
+            lambda i: [COMMAND, "-q", "init", numpy, "-o", str(work / f"init-{i}")],
             env,
         )
         results["rerender (no-op)"] = median_of(
-            options.runs, lambda i: [COMMAND, "-q", "rerender", str(work / "init-0")], env
+            options.runs, lambda _: [COMMAND, "-q", "rerender", str(work / "init-0")], env
         )
         jobs = [(str(p), str(work / "all" / p.name)) for p in sorted(recipes.iterdir())]
         start = time.perf_counter()
@@ -98,7 +99,9 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
 
     if options.json:
-        print(json.dumps({"seconds": results, "budgets": BUDGETS, "cores": os.cpu_count()}, indent=2))
+        print(
+            json.dumps({"seconds": results, "budgets": BUDGETS, "cores": os.cpu_count()}, indent=2)
+        )
     else:
         print(f"{'measure':<20} {'seconds':>8} {'budget':>8}")
         for name, seconds in results.items():
