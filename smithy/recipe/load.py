@@ -121,6 +121,10 @@ def _explain(exc: Exception, data: dict[str, Any], meta_path: Path) -> RecipeErr
             key = f"{key}.{missing}"
         return RecipeError(f"missing required key '{key}'", file=meta_path, key=key)
     message = str(exc).strip() or type(exc).__name__
+    literal = re.fullmatch(r"(.*) not in literal typing\.Literal\[(.*)\]", message)
+    if literal:
+        choices = literal.group(2).replace("'", "")
+        message = f"{literal.group(1)!r} is not one of {choices}"
     quoted = re.search(r"'(\w[\w-]*/[\w-]+)'", message)
     where = quoted.group(1).replace("/", ".") if quoted else _locate(data)
     return RecipeError(f"invalid recipe: {message}", file=meta_path, key=where)

@@ -10,34 +10,37 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
 import tarfile
 import zipfile
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
+from typing import TYPE_CHECKING
 
 from packaging.metadata import RawMetadata, parse_email
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from pyodide_build.recipe.spec import MetaConfig
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from smithy import http
-from smithy.errors import NetworkError, RecipeError, RecipeNotFoundError, UsageError
+from smithy.errors import NetworkError, RecipeError, UsageError
+from smithy.recipe.pypi_index import (
+    IndexFile,
+    choose_source,
+    choose_version,
+    index_url_from_env,
+    parse_spec,
+    project_files,
+    wheel_rank,
+)
 from smithy.recipe.rangefile import HTTPRangeFile
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-DEFAULT_INDEX_URL = "https://pypi.org/simple/"
-_JSON_ACCEPT = "application/vnd.pypi.simple.v1+json"
-_SPEC = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:==\s*(\S+))?\s*$")
 _EXTENSION = re.compile(r"^([A-Za-z_]\w*)(?:\.[^/]+)?\.(?:so|pyd)$")
 _TESTS = frozenset({"tests", "test"})
 # Files and directories at an sdist's root that are tooling, not importable names.
@@ -68,47 +71,22 @@ class GeneratedRecipe:
     pure_wheel: bool  # the source is a py3-none-any (or py2.py3-none-any) wheel
 
 
-@dataclass(frozen=True, kw_only=True)
-class _File:
-    filename: str
-    url: str
-    sha256: str
-    version: Version
-    wheel: bool
-    pure: bool = False
-    requires_python: str | None = None
-    yanked: bool = False
-    metadata: bool = False  # a PEP 658 ``.metadata`` file is advertised
-    metadata_sha256: str | None = None
-    size: int | None = None
-
-
-def index_url_from_env() -> str:
-    """``PYODIDE_SMITHY_INDEX_URL``, else ``PIP_INDEX_URL``, else PyPI; ends with a slash."""
-    url = (
-        os.environ.get("PYODIDE_SMITHY_INDEX_URL", "").strip()
-        or os.environ.get("PIP_INDEX_URL", "").strip()
-        or DEFAULT_INDEX_URL
-    )
-    return url if url.endswith("/") else url + "/"
-
-
 def generate_recipe(
     spec: str, *, python_version: str, index_url: str | None = None
 ) -> GeneratedRecipe:
     """A recipe for ``NAME`` or ``NAME==VERSION`` targeting a Pyodide on ``python_version``."""
-    name, pinned = _parse_spec(spec)
+    name, pinned = parse_spec(spec)
     index = index_url or index_url_from_env()
     index = index if index.endswith("/") else index + "/"
     try:
         python = Version(python_version)
     except InvalidVersion as exc:
         raise UsageError(f"invalid Python version {python_version!r}") from exc
-    files = _project_files(index, name)
-    version = _choose_version(files, name=name, pinned=pinned, python=python)
-    source = _choose_source(files, name=name, version=version, python=python)
+    files = project_files(index, name)
+    version = choose_version(files, name=name, pinned=pinned, python=python)
+    source = choose_source(files, name=name, version=version, python=python)
     wheels = [f for f in files if f.wheel and f.version == version]
-    wheel = source if source.wheel else min(wheels, key=_wheel_rank, default=None)
+    wheel = source if source.wheel else min(wheels, key=wheel_rank, default=None)
     sdist = cache(lambda: _read_sdist(source))  # downloaded at most once, only if needed
     zf = _open_wheel(wheel) if wheel is not None else None
     try:
@@ -141,129 +119,7 @@ def generate_recipe(
     )
 
 
-# the index ---------------------------------------------------------------------------------
-
-
-def _parse_spec(spec: str) -> tuple[str, str | None]:
-    match = _SPEC.match(spec)
-    if match is None:
-        raise UsageError(f"expected NAME or NAME==VERSION, got {spec!r}")
-    if match[2] is not None:
-        try:
-            Version(match[2])
-        except InvalidVersion as exc:
-            raise UsageError(f"invalid version {match[2]!r} in {spec!r}") from exc
-    return match[1], match[2]
-
-
-def _redact(url: str) -> str:
-    """``url`` without the user:password it may carry (``PIP_INDEX_URL`` often does)."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
-
-
-def _project_files(index: str, name: str) -> list[_File]:
-    page = f"{index}{canonicalize_name(name)}/"
-    what = f"the index page of {name}"
-    try:
-        response = http.get(page, what=what, headers={"Accept": _JSON_ACCEPT})
-    except NetworkError as exc:
-        if exc.key == "404":
-            message = f"no project {name!r} on the package index {_redact(index)}"
-            raise RecipeNotFoundError(message) from exc
-        raise
-    try:
-        data = response.json()
-        entries = data["files"]
-    except (ValueError, KeyError, TypeError) as exc:
-        message = f"{_redact(page)} did not answer with PEP 691 JSON (the simple API)"
-        raise NetworkError(message) from exc
-    return _parse_files(entries, response.url or page)
-
-
-def _parse_files(entries: list[dict[str, Any]], page_url: str) -> list[_File]:
-    """The wheels and sdists of a PEP 691 ``files`` list (with a sha256); others are ignored."""
-    files = []
-    for entry in entries:
-        filename = str(entry.get("filename", ""))
-        sha256 = (entry.get("hashes") or {}).get("sha256")
-        if not sha256 or "url" not in entry:
-            continue
-        try:
-            if wheel := filename.endswith(".whl"):
-                _, version, _, tag_set = parse_wheel_filename(filename)
-                tags = {str(tag) for tag in tag_set}
-            else:
-                version, tags = parse_sdist_filename(filename)[1], set()
-        except ValueError:  # the Invalid*Filename and InvalidVersion errors, other file types
-            continue
-        metadata = entry.get("core-metadata", entry.get("data-dist-info-metadata", False))
-        size = entry.get("size")
-        files.append(
-            _File(
-                filename=filename,
-                url=urldefrag(urljoin(page_url, entry["url"]))[0],
-                sha256=sha256.lower(),
-                version=version,
-                wheel=wheel,
-                pure="py3-none-any" in tags and all(t.endswith("-none-any") for t in tags),
-                requires_python=entry.get("requires-python") or None,
-                yanked=bool(entry.get("yanked", False)),
-                metadata=bool(metadata),
-                metadata_sha256=metadata.get("sha256") if isinstance(metadata, dict) else None,
-                size=size if isinstance(size, int) else None,
-            )
-        )
-    return files
-
-
-def _supports(file: _File, python: Version) -> bool:
-    try:
-        spec = SpecifierSet(file.requires_python or "")
-    except InvalidSpecifier:
-        return True
-    return spec.contains(python, prereleases=True)
-
-
-def _choose_version(
-    files: list[_File], *, name: str, pinned: str | None, python: Version
-) -> Version:
-    """The pinned version, else the newest final (else pre-) release for ``python``, not yanked."""
-    if pinned is not None:
-        wanted = Version(pinned)
-        if any(f.version == wanted for f in files):
-            return wanted
-        newest = sorted({f.version for f in files if not f.yanked}, reverse=True)[:5]
-        listed = ", ".join(map(str, newest)) or "none"
-        raise RecipeNotFoundError(f"{name} has no version {pinned} on the index; newest: {listed}")
-    usable = {f.version for f in files if not f.yanked and _supports(f, python)}
-    if not usable:
-        raise RecipeNotFoundError(f"{name} has no release that supports Python {python}")
-    return max({v for v in usable if not v.is_prerelease} or usable)
-
-
-def _choose_source(files: list[_File], *, name: str, version: Version, python: Version) -> _File:
-    """The release's pure wheel, else its ``.tar.gz`` sdist, else its ``.zip`` one."""
-    release = [f for f in files if f.version == version and _supports(f, python)]
-    if not release:
-        raise RecipeNotFoundError(f"{name} {version} does not support Python {python}")
-    release = [f for f in release if not f.yanked] or release
-    if candidates := [f for f in release if f.pure] or [f for f in release if not f.wheel]:
-        return min(candidates, key=lambda f: (f.filename.endswith(".zip"), f.filename))
-    raise RecipeNotFoundError(
-        f"{name} {version} has neither a pure Python wheel (py3-none-any) nor an sdist on the "
-        "index; a recipe needs one of them as its source"
-    )
-
-
-def _wheel_rank(file: _File) -> tuple[int, str]:
-    """Smallest wheel first: little more than its central directory is read."""
-    return (file.size if file.size is not None else 1 << 62, file.filename)
-
-
-def _open_wheel(wheel: _File) -> zipfile.ZipFile:
+def _open_wheel(wheel: IndexFile) -> zipfile.ZipFile:
     what = f"the file list of {wheel.filename}"
     try:
         return zipfile.ZipFile(HTTPRangeFile(wheel.url, what=what, size=wheel.size))
@@ -280,7 +136,7 @@ def _check_sha256(data: bytes, expected: str, url: str) -> bytes:
 # metadata ----------------------------------------------------------------------------------
 
 
-def _read_sdist(file: _File) -> tuple[list[str], bytes | None]:
+def _read_sdist(file: IndexFile) -> tuple[list[str], bytes | None]:
     """The member names and the ``PKG-INFO`` of an sdist."""
     response = http.get(file.url, what=f"the sdist {file.filename}")
     data = io.BytesIO(_check_sha256(response.content, file.sha256, file.url))
@@ -313,8 +169,8 @@ def _dist_info_file(zf: zipfile.ZipFile, basename: str) -> bytes | None:
 
 
 def _metadata(
-    source: _File,
-    wheels: list[_File],
+    source: IndexFile,
+    wheels: list[IndexFile],
     zf: zipfile.ZipFile | None,
     sdist: Callable[[], tuple[list[str], bytes | None]],
 ) -> RawMetadata:
@@ -438,7 +294,7 @@ def _render(
     *,
     name: str,
     version: str,
-    source: _File,
+    source: IndexFile,
     top_level: list[str],
     run: list[str],
     about: dict[str, str],

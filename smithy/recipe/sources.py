@@ -122,7 +122,8 @@ def _check_version(source: RecipeSource, version: str) -> None:
 
 
 def _from_pypi(spec: str, python_version: str) -> RecipeSource:
-    from smithy.recipe.pypi import generate_recipe, index_url_from_env
+    from smithy.recipe.pypi import generate_recipe
+    from smithy.recipe.pypi_index import index_url_from_env
 
     index = index_url_from_env()
     generated = generate_recipe(spec, python_version=python_version, index_url=index)

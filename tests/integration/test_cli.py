@@ -58,6 +58,12 @@ def test_help_and_version_import_nothing_heavy() -> None:
             assert f"'{module}'" not in loaded, (flag, module)
 
 
+def test_schema_command_prints_the_published_schema() -> None:
+    run = smithy("schema")
+    assert run.code == 0
+    assert run.out == (ROOT / "docs" / "pyodide-smithy.schema.json").read_text()
+
+
 def test_subcommand_help_and_usage_errors() -> None:
     run = smithy("init", "--help")
     assert run.code == 0

@@ -12,29 +12,31 @@ from pyodide_build.recipe.spec import MetaConfig
 from ruamel.yaml import YAML
 
 from smithy.errors import RecipeError, RecipeNotFoundError, UsageError
-from smithy.recipe import pypi
+from smithy.recipe import pypi_index
 from smithy.recipe.pypi import (
-    DEFAULT_INDEX_URL,
     _about,
-    _choose_source,
-    _choose_version,
-    _File,
-    _parse_files,
-    _parse_spec,
     _render,
     _run_requirements,
     _top_level_names,
     _validate,
     _wheel_top_level,
 )
+from smithy.recipe.pypi_index import (
+    DEFAULT_INDEX_URL,
+    IndexFile,
+    choose_source,
+    choose_version,
+    parse_files,
+    parse_spec,
+)
 
 PY = Version("3.14.2")
 
 
-def file(filename: str, **kwargs: Any) -> _File:
-    """A ``_File`` parsed from a minimal PEP 691 entry named ``filename``."""
+def file(filename: str, **kwargs: Any) -> IndexFile:
+    """A ``IndexFile`` parsed from a minimal PEP 691 entry named ``filename``."""
     entry = {"filename": filename, "url": filename, "hashes": {"sha256": "AB" * 32}, **kwargs}
-    (parsed,) = _parse_files([entry], "https://index.example/simple/proj/")
+    (parsed,) = parse_files([entry], "https://index.example/simple/proj/")
     return parsed
 
 
@@ -46,23 +48,23 @@ def load(text: str) -> Any:
 
 
 def test_parse_spec() -> None:
-    assert _parse_spec("attrs") == ("attrs", None)
-    assert _parse_spec(" Foo.Bar_baz == 1.0rc1 ") == ("Foo.Bar_baz", "1.0rc1")
+    assert parse_spec("attrs") == ("attrs", None)
+    assert parse_spec(" Foo.Bar_baz == 1.0rc1 ") == ("Foo.Bar_baz", "1.0rc1")
     for bad in ("", "attrs>=1", "attrs==", "-x", "attrs==not a version", "a b"):
         with pytest.raises(UsageError):
-            _parse_spec(bad)
+            parse_spec(bad)
 
 
 def test_index_url_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PYODIDE_SMITHY_INDEX_URL", raising=False)
     monkeypatch.delenv("PIP_INDEX_URL", raising=False)
-    assert pypi.index_url_from_env() == DEFAULT_INDEX_URL
+    assert pypi_index.index_url_from_env() == DEFAULT_INDEX_URL
     monkeypatch.setenv("PIP_INDEX_URL", "https://mirror.example/pypi/simple")
-    assert pypi.index_url_from_env() == "https://mirror.example/pypi/simple/"
+    assert pypi_index.index_url_from_env() == "https://mirror.example/pypi/simple/"
     monkeypatch.setenv("PYODIDE_SMITHY_INDEX_URL", "https://smithy.example/simple/")
-    assert pypi.index_url_from_env() == "https://smithy.example/simple/"
+    assert pypi_index.index_url_from_env() == "https://smithy.example/simple/"
     monkeypatch.setenv("PYODIDE_SMITHY_INDEX_URL", "")
-    assert pypi.index_url_from_env() == "https://mirror.example/pypi/simple/"
+    assert pypi_index.index_url_from_env() == "https://mirror.example/pypi/simple/"
 
 
 # files and versions ---------------------------------------------------------------------------
@@ -91,7 +93,7 @@ def test_parse_files_resolves_urls_and_reads_flags() -> None:
         {"filename": "proj-1.1.tar.gz", "url": "x", "hashes": {}},  # no sha256: unusable
         {"filename": "proj-notaversion!.tar.gz", "url": "x", "hashes": {"sha256": "01" * 32}},
     ]
-    pure, platform, sdist = _parse_files(entries, "https://index.example/simple/proj/")
+    pure, platform, sdist = parse_files(entries, "https://index.example/simple/proj/")
     assert pure.url == "https://index.example/files/proj-1.0-py2.py3-none-any.whl"
     assert (pure.pure, pure.wheel, pure.metadata, pure.metadata_sha256) == (
         True,
@@ -142,22 +144,22 @@ def test_newest_final_not_yanked_supported_version() -> None:
         file("p-1.11.tar.gz", **{"requires-python": "<3"}),
         file("p-1.12.tar.gz", **{"requires-python": "this is not a specifier"}),
     ]
-    assert _choose_version(files, name="p", pinned=None, python=PY) == Version("1.12")
-    assert _choose_version(files[:4], name="p", pinned=None, python=PY) == Version("1.10")
+    assert choose_version(files, name="p", pinned=None, python=PY) == Version("1.12")
+    assert choose_version(files[:4], name="p", pinned=None, python=PY) == Version("1.10")
     # Only pre-releases: the newest of them.
     only_pre = [file("p-2.0a1.tar.gz"), file("p-2.0b2.tar.gz")]
-    assert _choose_version(only_pre, name="p", pinned=None, python=PY) == Version("2.0b2")
+    assert choose_version(only_pre, name="p", pinned=None, python=PY) == Version("2.0b2")
 
 
 def test_pinned_version() -> None:
     files = [file(f"p-{v}.tar.gz") for v in ("0.1", "0.2", "0.3", "1.0", "1.1", "2.0rc1")]
     files.append(file("p-0.9.tar.gz", yanked=True))
     # A pinned pre-release or yanked version is allowed (PEP 592).
-    assert _choose_version(files, name="p", pinned="2.0rc1", python=PY) == Version("2.0rc1")
-    assert _choose_version(files, name="p", pinned="0.9", python=PY) == Version("0.9")
-    assert _choose_version(files, name="p", pinned="1.0.0", python=PY) == Version("1.0")
+    assert choose_version(files, name="p", pinned="2.0rc1", python=PY) == Version("2.0rc1")
+    assert choose_version(files, name="p", pinned="0.9", python=PY) == Version("0.9")
+    assert choose_version(files, name="p", pinned="1.0.0", python=PY) == Version("1.0")
     with pytest.raises(RecipeNotFoundError) as info:
-        _choose_version(files, name="p", pinned="5.0", python=PY)
+        choose_version(files, name="p", pinned="5.0", python=PY)
     assert "no version 5.0" in str(info.value)
     assert "2.0rc1, 1.1, 1.0, 0.3, 0.2" in str(info.value)
     assert "0.1" not in str(info.value)
@@ -166,9 +168,9 @@ def test_pinned_version() -> None:
 def test_no_supported_version() -> None:
     files = [file("p-1.0.tar.gz", **{"requires-python": ">=4"})]
     with pytest.raises(RecipeNotFoundError, match=r"supports Python 3\.14\.2"):
-        _choose_version(files, name="p", pinned=None, python=PY)
+        choose_version(files, name="p", pinned=None, python=PY)
     with pytest.raises(RecipeNotFoundError, match="does not support Python"):
-        _choose_source(files, name="p", version=Version("1.0"), python=PY)
+        choose_source(files, name="p", version=Version("1.0"), python=PY)
 
 
 def test_source_choice() -> None:
@@ -178,8 +180,8 @@ def test_source_choice() -> None:
     v = Version("1.0")
     other = file("p-2.0-py3-none-any.whl")
 
-    def choose(*files: _File) -> _File:
-        return _choose_source(list(files), name="p", version=v, python=PY)
+    def choose(*files: IndexFile) -> IndexFile:
+        return choose_source(list(files), name="p", version=v, python=PY)
 
     assert choose(zip_, tar, platform, wheel, other) is wheel
     assert choose(zip_, platform, tar) is tar
