@@ -15,18 +15,18 @@ import tarfile
 import zipfile
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from packaging.metadata import RawMetadata, parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
-from pyodide_build.recipe.spec import MetaConfig
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from smithy import http
 from smithy.errors import NetworkError, RecipeError, UsageError
+from smithy.recipe.load import validate_meta
 from smithy.recipe.pypi_index import (
     IndexFile,
     choose_source,
@@ -37,6 +37,7 @@ from smithy.recipe.pypi_index import (
     wheel_rank,
 )
 from smithy.recipe.rangefile import HTTPRangeFile
+from smithy.yamlio import load_yaml_text, round_trip_dump
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -313,17 +314,10 @@ def _render(
         f"Generated from PyPI by pyodide-smithy (source: {source.filename}); "
         "review before building."
     )
-    yaml = YAML()
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.width = 4096  # never fold a long summary or URL
-    out = io.StringIO()
-    yaml.dump(recipe, out)
-    return out.getvalue()
+    return round_trip_dump(recipe)
 
 
 def _validate(text: str, name: str) -> None:
     """Raise :class:`RecipeError` unless pyodide-build accepts ``text`` as a ``meta.yaml``."""
-    try:
-        MetaConfig.from_dict(YAML(typ="safe").load(text))
-    except Exception as exc:
-        raise RecipeError(f"the recipe generated for {name} is invalid: {exc}") from exc
+    where = Path(f"<recipe generated for {name}>")
+    validate_meta(load_yaml_text(text, where, error=RecipeError), where)

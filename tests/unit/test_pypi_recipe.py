@@ -433,7 +433,7 @@ def test_no_requirements_section_without_run_requirements() -> None:
 
 
 def test_validate_rejects_an_invalid_recipe() -> None:
-    with pytest.raises(RecipeError, match="recipe generated for p is invalid"):
+    with pytest.raises(RecipeError, match="recipe generated for p>:source.sha256"):
         _validate("package:\n  name: p\n  version: '1'\nsource:\n  url: https://x/p.tar.gz\n", "p")
     with pytest.raises(RecipeError):
         _validate("package: [unclosed\n", "p")
