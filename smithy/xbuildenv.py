@@ -19,6 +19,7 @@ DEFAULT_METADATA_URL = (
 )
 METADATA_URL_ENV_VAR = "PYODIDE_CROSS_BUILD_ENV_METADATA_URL"  # pyodide-build's own variable
 CACHE_TTL_SECONDS = 3600
+OFFLINE_SOURCE = "pinned default"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,6 +94,11 @@ class Catalog:
         for release in self.releases:
             if release.version == version:
                 return release
+        if self.source == OFFLINE_SOURCE:
+            raise XBuildEnvError(
+                f"cannot check xbuildenv {version!r}: the metadata is unreachable and only the "
+                f"pinned default {PINNED_DEFAULT.version} is known (try --xbuildenv-metadata FILE)"
+            )
         close = difflib.get_close_matches(version, [r.version for r in self.releases], n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise XBuildEnvError(f"unknown xbuildenv version {version!r}{hint}", file=self.source)
@@ -177,7 +183,7 @@ def load_catalog(metadata: str | None = None) -> Catalog:
             console.warn(f"{exc}; using the cached copy from {time.ctime(cached.stat().st_mtime)}")
             return parse_metadata(json.loads(cached.read_text(encoding="utf-8")), source)
         console.warn(f"{exc}; using the pinned default xbuildenv {PINNED_DEFAULT.version}")
-        return Catalog((PINNED_DEFAULT,), "pinned default")
+        return Catalog((PINNED_DEFAULT,), OFFLINE_SOURCE)
     _write_cache(cached, data)
     return catalog
 

@@ -57,3 +57,12 @@ def test_invalid_metadata(tmp_path: Path) -> None:
 def test_environment_variable_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYODIDE_CROSS_BUILD_ENV_METADATA_URL", str(METADATA))
     assert load_catalog().source == str(METADATA)
+
+
+def test_offline_catalog_says_why_it_knows_one_release() -> None:
+    from smithy.xbuildenv import OFFLINE_SOURCE, Catalog
+
+    offline = Catalog((PINNED_DEFAULT,), OFFLINE_SOURCE)
+    assert offline.resolve("latest") == PINNED_DEFAULT
+    with pytest.raises(XBuildEnvError, match="metadata is unreachable"):
+        offline.get("315.0.0a2")
