@@ -45,6 +45,14 @@ class ChannelConfig:
         "staging",
         pattern=LABEL_PATTERN,
     )
+    staging_url: str = _opt(
+        "staging-url",
+        "A separate channel CI uploads to instead (e.g. `anaconda://pyodide-staging`), so that "
+        "CI's token cannot write to `url` at all; `promote` copies from it into `url`. "
+        "Empty: CI uploads to `url` under `label`.",
+        "",
+        pattern=f"^$|{CHANNEL_PATTERN}",
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

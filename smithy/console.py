@@ -13,6 +13,10 @@ def set_quiet(quiet: bool) -> None:
     _quiet = quiet
 
 
+def is_quiet() -> bool:
+    return _quiet
+
+
 def info(message: str) -> None:
     if not _quiet:
         print(message, file=sys.stderr)

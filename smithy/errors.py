@@ -81,3 +81,15 @@ class TemplateError(SmithyError):
     """A template (shipped or overridden by the feedstock) failed to render."""
 
     exit_code = 11
+
+
+class WheelError(SmithyError):
+    """A wheel refused before upload: bad name, metadata that disagrees, wrong platform."""
+
+    exit_code = 12
+
+
+class ChannelError(SmithyError):
+    """A channel refused an operation, or some files of a batch failed."""
+
+    exit_code = 13

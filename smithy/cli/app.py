@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 
 from smithy import __version__
+from smithy.cli.channel_cmds import channel_app, promote, review, upload
+from smithy.cli.options import MetadataOption, XBuildEnvOption
 
 app = typer.Typer(
     name="pyodide-smithy",
@@ -18,25 +20,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-
-XBuildEnvOption = Annotated[
-    str | None,
-    typer.Option(
-        "--xbuildenv",
-        help="xbuildenv version to build for, or 'latest' (default: the newest stable release).",
-        show_default=False,
-    ),
-]
-MetadataOption = Annotated[
-    str | None,
-    typer.Option(
-        "--xbuildenv-metadata",
-        metavar="URL|FILE",
-        help="Pyodide's xbuildenv metadata (default: $PYODIDE_CROSS_BUILD_ENV_METADATA_URL, "
-        "else Pyodide's published file).",
-        show_default=False,
-    ),
-]
 
 
 def _version(value: bool) -> None:
@@ -161,3 +144,9 @@ def schema() -> None:
     from smithy.config import json_schema
 
     print(json.dumps(json_schema(), indent=2))
+
+
+app.command()(upload)
+app.command()(review)
+app.command()(promote)
+app.add_typer(channel_app)

@@ -32,24 +32,28 @@ class RenderContext:
     header: str = HEADER
 
     @property
-    def upload_owner(self) -> str | None:
-        """The Anaconda.org owner CI uploads to; ``None`` for channels CI cannot reach."""
-        url = self.config.channel.url
-        if url.startswith("anaconda://"):
-            return url.removeprefix("anaconda://")
-        return None
+    def upload_target(self) -> str | None:
+        """The channel CI uploads to (staging-url, else url); ``None`` for a local directory."""
+        url = self.config.channel.staging_url or self.config.channel.url
+        return url if url.startswith(("anaconda://", "https://", "http://")) else None
 
     @property
     def index_url(self) -> str | None:
-        owner = self.upload_owner
-        return f"https://pypi.anaconda.org/{owner}/simple" if owner else None
+        """Where users install from: the main label of ``channel.url`` on Anaconda.org."""
+        url = self.config.channel.url
+        if url.startswith("anaconda://"):
+            return f"https://pypi.anaconda.org/{url.removeprefix('anaconda://')}/simple"
+        return None
 
     @property
     def channel_description(self) -> str:
-        owner = self.upload_owner
-        if owner:
-            return f"`{owner}` channel on Anaconda.org"
-        return f"channel `{self.config.channel.url}` is not on Anaconda.org, where CI uploads"
+        target = self.upload_target
+        if target is None:
+            url = self.config.channel.url
+            return f"channel `{url}` is a local directory, where CI cannot upload"
+        if target.startswith("anaconda://"):
+            return f"`{target.removeprefix('anaconda://')}` channel on Anaconda.org"
+        return f"channel `{target}`"
 
     @property
     def ci_description(self) -> str:
@@ -62,7 +66,7 @@ class RenderContext:
         steps = ["builds it"]
         if self.config.tests:
             steps.append("tests it in a real Pyodide")
-        if self.upload_owner:
+        if self.upload_target:
             steps.append(f"uploads it to the {self.channel_description}")
         else:
             steps.append(f"does not upload it: the {self.channel_description}")

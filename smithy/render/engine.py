@@ -26,7 +26,7 @@ def render(context: RenderContext, templates: TemplateSet) -> dict[str, bytes]:
             "kind",
             "smithy_version",
             "header",
-            "upload_owner",
+            "upload_target",
             "index_url",
             "channel_description",
             "kind_description",

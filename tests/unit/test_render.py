@@ -91,8 +91,8 @@ def test_upload_only_from_default_branch_or_tags_with_a_secret(recipes_root: Pat
     assert set(upload["needs"]) == {"build", "test"}
     step = upload["steps"][-1]
     assert step["env"] == {"ANACONDA_API_TOKEN": "${{ secrets.ANACONDA_API_TOKEN }}"}
-    assert '--label "staging"' in step["run"]
-    assert '--user "pyodide"' in step["run"]
+    assert step["run"] == "pyodide-smithy upload dist/*.whl"
+    assert upload["name"] == "upload to anaconda://pyodide (label staging)"
     for name, job in flow["jobs"].items():
         if name != "upload":
             assert "secrets." not in str(job), f"job {name} must not see secrets"

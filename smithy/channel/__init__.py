@@ -1,0 +1,1 @@
+"""Channels: where wheels are published (a local directory or Anaconda.org), and their tools."""

@@ -1,0 +1,257 @@
+"""Anaconda.org over its REST API (../shared/ANACONDA_API.md), with requests.
+
+Retries with backoff come from the shared HTTP session; every call has a timeout; each file's
+bytes go to storage on a fresh connection. The token is sent in a header and never printed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from smithy.channel.model import MAIN, ChannelFile, Provenance
+from smithy.channel.wheel import Wheel
+from smithy.errors import ChannelError, NetworkError
+
+if TYPE_CHECKING:
+    import requests
+
+DEFAULT_API = "https://api.anaconda.org"
+DEFAULT_INDEX = "https://pypi.anaconda.org"
+ATTRS_KEY = "pyodide_smithy"  # where provenance lives in a file's attrs
+UPLOAD_TIMEOUT = (10.0, 300.0)
+
+
+class AnacondaChannel:
+    def __init__(self, owner: str, *, api_url: str, index_url: str, token: str | None) -> None:
+        self.owner = owner
+        self.api_url = api_url.rstrip("/")
+        self.index_base = index_url.rstrip("/")
+        self._token = token
+        host = "anaconda.org" if self.api_url == DEFAULT_API else self.api_url
+        self.description = f"{host}/{owner}"
+
+    # reading ------------------------------------------------------------------------------
+
+    def files(self, package: str | None = None) -> list[ChannelFile]:
+        if package is None:
+            listed = self._call("GET", f"/packages/{self.owner}") or []
+            names = [p.get("name") for p in listed if isinstance(p, dict)]
+            return [f for name in names if name for f in self.files(str(name))]
+        data = self._call("GET", self._path("package", package), missing_ok=True)
+        if not data:
+            return []
+        name = str(data.get("name") or package)
+        return [_file(name, raw) for raw in data.get("files", []) if raw.get("basename")]
+
+    def download(self, file: ChannelFile) -> bytes:
+        from smithy import http
+
+        return http.get(file.url, what=f"{file.filename} from {self.description}").content
+
+    def index_url(self, label: str = MAIN) -> str:
+        middle = "" if label == MAIN else f"/label/{quote(label)}"
+        return f"{self.index_base}/{self.owner}{middle}/simple/"
+
+    # writing ------------------------------------------------------------------------------
+
+    def put(self, wheel: Wheel, *, labels: tuple[str, ...], provenance: Provenance) -> None:
+        created = self._ensure_package_and_release(wheel)
+        try:
+            staged = self._call(
+                "POST",
+                self._path("stage", wheel.name, wheel.version, wheel.filename),
+                json={
+                    "distribution_type": "pypi",
+                    "attrs": {
+                        "packagetype": "bdist_wheel",
+                        "platform": ",".join(sorted(wheel.platforms)),
+                        ATTRS_KEY: provenance.to_dict(),
+                    },
+                    "dependencies": {"depends": [{"name": r} for r in wheel.requires_dist]},
+                    "channels": list(labels),
+                    "sha256": wheel.sha256,
+                    "description": wheel.summary,
+                },
+            )
+            self._store(wheel, staged)
+            self._call(
+                "POST",
+                self._path("commit", wheel.name, wheel.version, wheel.filename),
+                json={"dist_id": staged["dist_id"]},
+            )
+        except BaseException:
+            if created:
+                self._drop_if_empty(wheel)
+            raise
+
+    def delete(self, file: ChannelFile) -> None:
+        self._call("DELETE", self._path("dist", file.package, file.version, file.filename))
+
+    def set_label(self, file: ChannelFile, label: str, *, present: bool) -> None:
+        body = {"package": file.package, "version": file.version, "basename": file.filename}
+        method = "POST" if present else "DELETE"
+        self._call(method, f"/channels/{self.owner}/{quote(label, safe='')}", json=body)
+
+    def copy_to(
+        self, file: ChannelFile, other: AnacondaChannel, *, from_label: str, to_label: str
+    ) -> None:
+        """Server-side copy into another owner (a separate staging owner promoting to main)."""
+        self._call(
+            "POST",
+            self._path("copy/package", file.package, file.version, file.filename),
+            json={"to_owner": other.owner, "from_channel": from_label, "to_channel": to_label},
+        )
+
+    # protocol -----------------------------------------------------------------------------
+
+    def _path(self, kind: str, *parts: str) -> str:
+        quoted = "/".join(quote(p, safe="") for p in (self.owner, *parts))
+        return f"/{kind}/{quoted}"
+
+    def _ensure_package_and_release(self, wheel: Wheel) -> bool:
+        created = False
+        if self._call("GET", self._path("package", wheel.name), missing_ok=True) is None:
+            self._call(
+                "POST",
+                self._path("package", wheel.name),
+                json={
+                    "public": True,
+                    "publish": False,
+                    "public_attrs": {
+                        "name": wheel.name,
+                        "summary": wheel.summary[:200],
+                        "license": wheel.license,
+                        "package_types": ["pypi"],
+                    },
+                },
+                conflict_ok=True,
+            )
+            created = True
+        release = self._path("release", wheel.name, wheel.version)
+        if self._call("GET", release, missing_ok=True) is None:
+            body: dict[str, Any] = {
+                "requirements": [],
+                "announce": None,
+                "description": "",
+                "version": wheel.version,
+                "home_page": None,
+            }
+            self._call("POST", release, json=body, conflict_ok=True)
+            created = True
+        return created
+
+    def _drop_if_empty(self, wheel: Wheel) -> None:
+        """Undo what a failed upload created, as the official client does; best effort."""
+        try:
+            release = self._call(
+                "GET", self._path("release", wheel.name, wheel.version), missing_ok=True
+            )
+            if release is not None and not release.get("distributions"):
+                self._call(
+                    "DELETE", self._path("release", wheel.name, wheel.version), missing_ok=True
+                )
+            package = self._call("GET", self._path("package", wheel.name), missing_ok=True)
+            if package is not None and not package.get("files"):
+                self._call("DELETE", self._path("package", wheel.name), missing_ok=True)
+        except (ChannelError, NetworkError):
+            pass
+
+    def _store(self, wheel: Wheel, staged: dict[str, Any]) -> None:
+        """POST the bytes to storage (S3-style form, no token) on a fresh connection."""
+        import requests
+
+        data = wheel.path.read_bytes()
+        md5 = base64.b64encode(hashlib.md5(data).digest()).decode()  # noqa: S324 - S3's Content-MD5
+        fields = [(k, (None, str(v))) for k, v in (staged.get("form_data") or {}).items()]
+        fields += [("Content-Length", (None, str(len(data)))), ("Content-MD5", (None, md5))]
+        fields.append(("file", (wheel.filename, data)))  # type: ignore[arg-type]
+        try:
+            with requests.Session() as fresh:
+                answer = fresh.post(staged["post_url"], files=fields, timeout=UPLOAD_TIMEOUT)
+        except requests.RequestException as exc:
+            raise NetworkError(
+                f"upload of {wheel.filename} to storage failed: {type(exc).__name__}"
+            ) from exc
+        if answer.status_code != 201:
+            code = _s3_code(answer.text)
+            raise ChannelError(
+                f"storage refused {wheel.filename}: HTTP {answer.status_code} {code}".strip(),
+                file=wheel.path,
+            )
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        missing_ok: bool = False,
+        conflict_ok: bool = False,
+    ) -> Any:
+        import requests
+
+        from smithy import http
+
+        headers = {"Accept": "application/json", "Content-Type": "application/json"}
+        if self._token:
+            headers["Authorization"] = f"token {self._token}"
+        url = self.api_url + path
+        try:
+            response: requests.Response = http.session().request(
+                method, url, json=json, headers=headers, timeout=http.TIMEOUT
+            )
+        except requests.RequestException as exc:
+            raise NetworkError(
+                f"{method} {path} on {self.description} failed: {type(exc).__name__}"
+            ) from exc
+        if response.status_code == 404 and missing_ok:
+            return None
+        if response.status_code == 409 and conflict_ok:
+            return {}
+        if response.status_code >= 400:
+            raise ChannelError(_explain(method, path, response, self.description))
+        if not response.content:
+            return {}
+        try:
+            return response.json()
+        except ValueError:
+            return {}
+
+
+def _file(package: str, raw: dict[str, Any]) -> ChannelFile:
+    attrs = raw.get("attrs") or {}
+    return ChannelFile(
+        package=package,
+        version=str(raw.get("version", "")),
+        filename=str(raw["basename"]).rsplit("/", 1)[-1],
+        sha256=str(raw.get("sha256") or ""),
+        size=int(raw.get("size") or 0),
+        labels=tuple(raw.get("labels") or ()),
+        upload_time=str(raw.get("upload_time") or ""),
+        provenance=Provenance.from_dict(attrs.get(ATTRS_KEY)),
+        url=str(raw.get("download_url") or ""),
+    )
+
+
+def _explain(method: str, path: str, response: requests.Response, where: str) -> str:
+    try:
+        detail = str(response.json().get("error") or "")
+    except (ValueError, AttributeError):
+        detail = ""
+    meaning = {
+        401: "the token is missing, wrong or lacks the scope",
+        404: "not found",
+        409: "conflict",
+    }
+    reason = detail or meaning.get(response.status_code, response.reason or "")
+    return f"{where}: {method} {path} answered HTTP {response.status_code}: {reason}"
+
+
+def _s3_code(text: str) -> str:
+    import re
+
+    found = re.search(r"<Code>([^<]+)</Code>", text or "")
+    return found.group(1) if found else ""

@@ -1,0 +1,197 @@
+"""``review`` and ``promote``: what waits in staging, how it differs from main, and moving it."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from smithy.channel.model import MAIN, Channel, ChannelFile
+from smithy.channel.registry import Registry
+from smithy.channel.wheel import fitting_platforms, wheel_names, wheel_requires
+from smithy.errors import ChannelError
+from smithy.xbuildenv import XBuildEnv
+
+
+@dataclass(frozen=True, kw_only=True)
+class Review:
+    staged: ChannelFile
+    baseline: ChannelFile | None  # the newest file of the package in main
+    files_added: tuple[str, ...] = ()
+    files_removed: tuple[str, ...] = ()
+    requires_added: tuple[str, ...] = ()
+    requires_removed: tuple[str, ...] = ()
+    problems: tuple[str, ...] = field(default=())
+
+    @property
+    def new_version(self) -> bool:
+        return self.baseline is None or self.baseline.version != self.staged.version
+
+    @property
+    def size_change(self) -> int | None:
+        return None if self.baseline is None else self.staged.size - self.baseline.size
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.staged.to_json(),
+            "baseline": self.baseline.to_json() if self.baseline else None,
+            "new_version": self.new_version,
+            "size_change": self.size_change,
+            "files_added": list(self.files_added),
+            "files_removed": list(self.files_removed),
+            "requires_added": list(self.requires_added),
+            "requires_removed": list(self.requires_removed),
+            "problems": list(self.problems),
+        }
+
+
+def pending(
+    staging: Channel, main: Channel, label: str, package: str | None = None
+) -> list[tuple[ChannelFile, list[ChannelFile]]]:
+    """Files with ``label`` in ``staging`` that ``main`` does not hold in its main label."""
+    staged = [f for f in staging.files(package) if label in f.labels]
+    out = []
+    mains: dict[str, list[ChannelFile]] = {}
+    for f in staged:
+        if f.project not in mains:
+            mains[f.project] = [m for m in main.files(f.project) if MAIN in m.labels]
+        if all(m.filename != f.filename for m in mains[f.project]):
+            out.append((f, mains[f.project]))
+    return out
+
+
+def run_review(
+    staging: Channel, main: Channel, *, label: str, package: str | None = None
+) -> list[Review]:
+    reviews = []
+    for staged, in_main in pending(staging, main, label, package):
+        data = staging.download(staged)
+        problems = list(_integrity(staged, data))
+        baseline = _baseline(staged, in_main)
+        if baseline is None:
+            reviews.append(Review(staged=staged, baseline=None, problems=tuple(problems)))
+            continue
+        old = main.download(baseline)
+        new_names, old_names = _content(data), _content(old)
+        new_req, old_req = set(wheel_requires(data)), set(wheel_requires(old))
+        reviews.append(
+            Review(
+                staged=staged,
+                baseline=baseline,
+                files_added=tuple(sorted(new_names - old_names)),
+                files_removed=tuple(sorted(old_names - new_names)),
+                requires_added=tuple(sorted(new_req - old_req)),
+                requires_removed=tuple(sorted(old_req - new_req)),
+                problems=tuple(problems),
+            )
+        )
+    return reviews
+
+
+def run_promote(
+    package: str,
+    version: str,
+    filename: str | None,
+    *,
+    staging: Channel,
+    main: Channel,
+    label: str,
+    xbuildenv: XBuildEnv | None,
+    registry: Registry | None,
+) -> list[ChannelFile]:
+    """Check, then copy the staged files of ``package`` ``version`` into main's main label."""
+    chosen = [
+        f
+        for f, _ in pending(staging, main, label, package)
+        if f.version == version and (filename is None or f.filename == filename)
+    ]
+    if not chosen:
+        what = filename or f"{package} {version}"
+        raise ChannelError(
+            f"nothing to promote: {what} is not waiting in label {label!r}",
+            file=staging.description,
+        )
+    for f in chosen:
+        refusals = list(_integrity(f, staging.download(f)))
+        if registry is not None:
+            refusals += registry.refusals(f)
+        if xbuildenv is not None:
+            tags = _platforms(f.filename) - fitting_platforms(xbuildenv)
+            if tags:
+                refusals.append(
+                    f"platform {', '.join(sorted(tags))} does not fit xbuildenv {xbuildenv.version}"
+                )
+        if refusals:
+            raise ChannelError(
+                f"refusing to promote {f.filename}: {'; '.join(refusals)}", file=staging.description
+            )
+    for f in chosen:
+        _copy(f, staging, main, label)
+    return chosen
+
+
+def _copy(f: ChannelFile, staging: Channel, main: Channel, label: str) -> None:
+    from smithy.channel.anaconda import AnacondaChannel
+
+    if staging is main or getattr(staging, "description", None) == main.description:
+        staging.set_label(f, MAIN, present=True)
+    elif (
+        isinstance(staging, AnacondaChannel)
+        and isinstance(main, AnacondaChannel)
+        and staging.api_url == main.api_url
+    ):
+        staging.copy_to(f, main, from_label=label, to_label=MAIN)
+    else:
+        _upload_bytes(f, staging.download(f), main)
+
+
+def _upload_bytes(f: ChannelFile, data: bytes, main: Channel) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from smithy.channel.wheel import read_wheel
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f.filename
+        path.write_bytes(data)
+        assert f.provenance is not None  # _integrity refused files without one
+        main.put(read_wheel(path), labels=(MAIN,), provenance=f.provenance)
+
+
+def _integrity(f: ChannelFile, data: bytes) -> list[str]:
+    actual = hashlib.sha256(data).hexdigest()
+    out = []
+    if f.provenance is None:
+        out.append("no provenance was recorded at upload")
+    elif f.provenance.sha256 != f.sha256 or actual != f.provenance.sha256:
+        out.append(
+            f"sha256 on the channel ({actual[:12]}…) differs from the one recorded at upload "
+            f"({f.provenance.sha256[:12]}…)"
+        )
+    return out
+
+
+def _baseline(staged: ChannelFile, in_main: list[ChannelFile]) -> ChannelFile | None:
+    from packaging.version import InvalidVersion, Version
+
+    def key(f: ChannelFile) -> tuple[Any, bool]:
+        try:
+            version: Any = Version(f.version)
+        except InvalidVersion:
+            version = Version("0")
+        return version, _tag_part(f.filename) == _tag_part(staged.filename)
+
+    return max(in_main, key=key, default=None)
+
+
+def _tag_part(filename: str) -> str:
+    return "-".join(filename.removesuffix(".whl").split("-")[-3:])
+
+
+def _platforms(filename: str) -> set[str]:
+    return set(filename.removesuffix(".whl").split("-")[-1].split("."))
+
+
+def _content(data: bytes) -> set[str]:
+    """Files inside a wheel, without its .dist-info (RECORD and friends change every build)."""
+    return {n for n in wheel_names(data) if ".dist-info/" not in n and not n.endswith("/")}

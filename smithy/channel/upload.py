@@ -1,0 +1,183 @@
+"""``upload``: check every wheel, then send them in parallel; a re-run finishes what failed."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from smithy import console
+from smithy.channel.model import Channel, ChannelFile, Outcome, Provenance
+from smithy.channel.wheel import Wheel, check_platform, read_wheel
+from smithy.errors import ChannelError, NetworkError, SmithyError, WheelError
+from smithy.xbuildenv import XBuildEnv
+
+ATTEMPTS = 3
+JOBS = 8
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    filename: str
+    outcome: Outcome | None  # None: failed
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Origin:
+    """What provenance needs to know besides the wheel itself."""
+
+    feedstock: str | None = None
+    commit: str | None = None
+    xbuildenv: str | None = None
+
+
+def check_wheels(paths: Sequence[Path], xbuildenv: XBuildEnv | None) -> list[Wheel]:
+    """Read and check every wheel; refuse them all, each with its reason, if any fails."""
+    wheels: list[Wheel] = []
+    problems: list[SmithyError] = []
+    for path in paths:
+        try:
+            wheel = read_wheel(path)
+            check_platform(wheel, xbuildenv)
+            wheels.append(wheel)
+        except WheelError as exc:
+            problems.append(exc)
+    names = [w.filename for w in wheels]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        problems.append(WheelError(f"given twice: {', '.join(duplicates)}"))
+    if problems:
+        for problem in problems[:-1]:
+            print(f"error: {problem}", file=sys.stderr)
+        last = problems[-1]
+        if len(problems) == 1:
+            raise last
+        raise WheelError(
+            f"{last.message} ({last.where()}); {len(problems)} wheels refused, nothing sent"
+        )
+    return wheels
+
+
+def run_upload(
+    paths: Sequence[Path],
+    channel: Channel,
+    *,
+    label: str,
+    xbuildenv: XBuildEnv | None,
+    origin: Origin,
+    replace: bool = False,
+    jobs: int = JOBS,
+) -> list[UploadResult]:
+    """Upload ``paths`` to ``label``; at the end, raise a ChannelError naming every failure."""
+    wheels = check_wheels(paths, xbuildenv)
+    listing = _list(channel, sorted({w.project for w in wheels}), jobs)
+    with _progress(len(wheels)) as advance, ThreadPoolExecutor(max_workers=jobs) as pool:
+
+        def one(wheel: Wheel) -> UploadResult:
+            try:
+                outcome = _upload_one(
+                    channel,
+                    wheel,
+                    listing.get(wheel.project, []),
+                    label=label,
+                    origin=origin,
+                    replace=replace,
+                )
+                return UploadResult(wheel.filename, outcome)
+            except SmithyError as exc:
+                return UploadResult(wheel.filename, None, str(exc))
+            finally:
+                advance()
+
+        results = list(pool.map(one, wheels))
+    failed = [r for r in results if r.outcome is None]
+    for result in results:
+        if result.outcome is None:
+            console.warn(f"{result.filename}: {result.error}")
+        else:
+            console.info(f"{result.outcome:>9}  {result.filename}")
+    if failed:
+        raise ChannelError(
+            f"{len(failed)} of {len(results)} wheels failed "
+            f"({', '.join(r.filename for r in failed)}); run the same command again to finish",
+            file=channel.description,
+        )
+    return results
+
+
+def _list(channel: Channel, projects: list[str], jobs: int) -> dict[str, list[ChannelFile]]:
+    """One listing request per package, not one per file."""
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return dict(zip(projects, pool.map(channel.files, projects), strict=True))
+
+
+def _upload_one(
+    channel: Channel,
+    wheel: Wheel,
+    known: list[ChannelFile],
+    *,
+    label: str,
+    origin: Origin,
+    replace: bool,
+) -> Outcome:
+    provenance = Provenance.from_ci(
+        wheel.sha256, feedstock=origin.feedstock, commit=origin.commit, xbuildenv=origin.xbuildenv
+    )
+    deleted = False
+    for attempt in range(ATTEMPTS):
+        if attempt:  # what happened to the last try? ask, then act on the answer
+            known = channel.files(wheel.project)
+        existing = next((f for f in known if f.filename == wheel.filename), None)
+        try:
+            if existing is None:
+                channel.put(wheel, labels=(label,), provenance=provenance)
+                return "replaced" if deleted else "uploaded"
+            if existing.sha256 == wheel.sha256:
+                if label in existing.labels:
+                    return "exists"
+                channel.set_label(existing, label, present=True)
+                return "labelled"
+            if not replace:
+                raise ChannelError(
+                    f"already on the channel with another sha256 ({existing.sha256[:12]}…, this "
+                    f"one {wheel.sha256[:12]}…); pass --replace to overwrite it",
+                    file=wheel.path,
+                )
+            channel.delete(existing)
+            deleted = True
+            # The server may have deleted the emptied release and package: put() re-creates them.
+            channel.put(wheel, labels=(label,), provenance=provenance)
+            return "replaced"
+        except NetworkError:
+            if attempt == ATTEMPTS - 1:
+                raise
+        except ChannelError as exc:
+            if attempt == ATTEMPTS - 1 or "another sha256" in exc.message:
+                raise
+    raise AssertionError("unreachable")
+
+
+class _progress:
+    """A rich progress bar on a terminal; nothing otherwise (CI logs, --quiet)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.bar: object | None = None
+
+    def __enter__(self) -> Callable[[], None]:
+        if not (sys.stderr.isatty() and not console.is_quiet() and self.total > 1):
+            return lambda: None
+        from rich.progress import Progress
+
+        bar = Progress(transient=True)
+        bar.start()
+        task = bar.add_task("uploading", total=self.total)
+        self.bar = bar
+        return lambda: bar.advance(task)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()  # type: ignore[attr-defined]

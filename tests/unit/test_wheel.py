@@ -1,0 +1,71 @@
+"""Wheels are checked before anything is sent: name, METADATA, summary, platform."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from smithy.channel.wheel import abi, check_platform, fitting_platforms, read_wheel
+from smithy.errors import WheelError
+from smithy.xbuildenv import load_catalog
+from tests.conftest import METADATA
+from tests.wheels import make_wheel
+
+
+@pytest.fixture(scope="module")
+def catalog():  # type: ignore[no-untyped-def]
+    return load_catalog(str(METADATA))
+
+
+def test_good_wheel(tmp_path: Path) -> None:
+    wheel = read_wheel(make_wheel(tmp_path, "Tiny-Pkg", "1.0", requires=("six>=1",)))
+    assert wheel.name == "Tiny-Pkg"
+    assert wheel.project == "tiny-pkg"
+    assert wheel.platforms == {"any"}
+    assert wheel.requires_dist == ("six>=1",)
+    assert len(wheel.sha256) == 64
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"meta_name": "other"}, "METADATA Name 'other'"),
+        ({"meta_version": "2.0"}, "METADATA Version '2.0'"),
+        ({"summary": None}, "no Summary"),
+        ({"summary": "UNKNOWN"}, "no Summary"),
+    ],
+)
+def test_metadata_must_agree(tmp_path: Path, kwargs: dict[str, str | None], words: str) -> None:
+    path = make_wheel(tmp_path, "tiny", "1.0", **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(WheelError, match=words):
+        read_wheel(path)
+
+
+def test_bad_names_and_files(tmp_path: Path) -> None:
+    bad = tmp_path / "not-a-wheel.whl"
+    bad.write_bytes(b"zip? no")
+    with pytest.raises(WheelError, match="not a valid wheel file name"):
+        read_wheel(bad)
+    fake = tmp_path / "tiny-1.0-py3-none-any.whl"
+    fake.write_bytes(b"not a zip")
+    with pytest.raises(WheelError, match="not a readable wheel"):
+        read_wheel(fake)
+    with pytest.raises(WheelError, match="no such file"):
+        read_wheel(tmp_path / "gone-1.0-py3-none-any.whl")
+
+
+def test_platforms_fit_the_xbuildenv(tmp_path: Path, catalog) -> None:  # type: ignore[no-untyped-def]
+    x314, x315, x027 = catalog.get("314.0.5"), catalog.get("315.0.0a2"), catalog.get("0.27.7")
+    assert abi(x314) == "2026_0"
+    assert abi(x315) == "2027_0"
+    assert abi(x027) == "2024_0"
+    assert "pyodide_2026_0_wasm32" in fitting_platforms(x314)
+    new = read_wheel(make_wheel(tmp_path, "c", "1.0", tag="cp314-cp314-pyemscripten_2026_0_wasm32"))
+    check_platform(new, x314)
+    check_platform(new, None)
+    with pytest.raises(WheelError, match="does not fit xbuildenv 315.0.0a2"):
+        check_platform(new, x315)
+    linux = read_wheel(make_wheel(tmp_path, "d", "1.0", tag="cp314-cp314-manylinux_2_17_x86_64"))
+    with pytest.raises(WheelError, match="not a Pyodide platform"):
+        check_platform(linux, None)
