@@ -54,7 +54,7 @@ def pending(
     mains: dict[str, list[ChannelFile]] = {}
     for f in staged:
         if f.project not in mains:
-            mains[f.project] = [m for m in main.files(f.project) if MAIN in m.labels]
+            mains[f.project] = [m for m in main.files(f.package) if MAIN in m.labels]
         if all(m.filename != f.filename for m in mains[f.project]):
             out.append((f, mains[f.project]))
     return out

@@ -73,7 +73,7 @@ def run_upload(
 ) -> list[UploadResult]:
     """Upload ``paths`` to ``label``; at the end, raise a ChannelError naming every failure."""
     wheels = check_wheels(paths, xbuildenv)
-    listing = _list(channel, sorted({w.project for w in wheels}), jobs)
+    listing = _list(channel, {w.project: w.name for w in wheels}, jobs)
     with _progress(len(wheels)) as advance, ThreadPoolExecutor(max_workers=jobs) as pool:
 
         def one(wheel: Wheel) -> UploadResult:
@@ -108,10 +108,11 @@ def run_upload(
     return results
 
 
-def _list(channel: Channel, projects: list[str], jobs: int) -> dict[str, list[ChannelFile]]:
-    """One listing request per package, not one per file."""
+def _list(channel: Channel, names: dict[str, str], jobs: int) -> dict[str, list[ChannelFile]]:
+    """One listing request per package (asked by its METADATA Name), not one per file."""
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return dict(zip(projects, pool.map(channel.files, projects), strict=True))
+        found = pool.map(channel.files, names.values())
+        return dict(zip(names, found, strict=True))
 
 
 def _upload_one(
@@ -129,7 +130,7 @@ def _upload_one(
     deleted = False
     for attempt in range(ATTEMPTS):
         if attempt:  # what happened to the last try? ask, then act on the answer
-            known = channel.files(wheel.project)
+            known = channel.files(wheel.name)
         existing = next((f for f in known if f.filename == wheel.filename), None)
         try:
             if existing is None:

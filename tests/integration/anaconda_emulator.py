@@ -1,0 +1,401 @@
+"""An Anaconda.org emulator on 127.0.0.1: the API, S3-style storage and the PyPI index.
+
+Layout under one port: ``/api/...`` (api_url), ``/storage`` (the stage answers' post_url) and
+``/pypi/{owner}/[label/{label}/]simple/...`` (index_url). See /work/shared/ANACONDA_API.md.
+"""
+
+from __future__ import annotations
+
+import email
+import html
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+
+from tests.integration.anaconda_store import ApiError, Store, normalize, s3_error
+
+Reply = tuple[int, bytes, dict[str, str]]
+JSON = {"Content-Type": "application/json"}
+CORS = {"Access-Control-Allow-Origin": "*"}
+HTML = {"Content-Type": "text/html; charset=utf-8"}
+SEG = r"([^/]+)"
+API_ROUTES = [
+    (name, re.compile("/api" + rx))
+    for name, rx in [
+        ("root", r"/?"),
+        ("me", r"/user"),
+        ("user", rf"/user/{SEG}"),
+        ("packages", rf"/packages/{SEG}"),
+        ("package", rf"/package/{SEG}/{SEG}"),
+        ("release", rf"/release/{SEG}/{SEG}/{SEG}"),
+        ("dist", rf"/dist/{SEG}/{SEG}/{SEG}/{SEG}"),
+        ("stage", rf"/stage/{SEG}/{SEG}/{SEG}/{SEG}"),
+        ("commit", rf"/commit/{SEG}/{SEG}/{SEG}/{SEG}"),
+        ("download", rf"/download/{SEG}/{SEG}/{SEG}/{SEG}"),
+        ("copy", rf"/copy/package/{SEG}/{SEG}/{SEG}/([^/]*)"),
+        ("channels", rf"/channels/{SEG}"),
+        ("label", rf"/channels/{SEG}/{SEG}"),
+    ]
+]
+INDEX = re.compile(rf"/pypi/{SEG}(?:/label/{SEG})?/simple(?:/{SEG}(?:/{SEG}/{SEG})?)?/?")
+
+
+@dataclass
+class Faults:
+    """Misbehaviour to inject; mutable while the server runs (path regexes use ``re.search``)."""
+
+    latency: float = 0.0
+    fail: list[tuple[str, str, int]] = field(default_factory=list)
+    drop: list[tuple[str, str]] = field(default_factory=list)
+    delete_empties: bool = True
+
+
+def json_reply(status: int, payload: Any) -> Reply:
+    return status, json.dumps(payload).encode(), dict(JSON)
+
+
+def not_found() -> Reply:
+    """The index's 404: plain text and, like the real one, no CORS header."""
+    return 404, b"Not Found", {"Content-Type": "text/plain"}
+
+
+def parse_form(content_type: str, body: bytes) -> list[tuple[str, bytes]]:
+    """``multipart/form-data`` fields in order, parsed with the stdlib email package."""
+    message = email.message_from_bytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    if not message.is_multipart():
+        return []
+    parts: list[Any] = list(message.get_payload())
+    return [
+        (str(part.get_param("name", header="content-disposition")), part.get_payload(decode=True))
+        for part in parts
+    ]
+
+
+def html_page(title: str, links: list[tuple[str, str]]) -> bytes:
+    rows = "".join(f'    <a href="{html.escape(h)}">{html.escape(t)}</a><br/>\n' for h, t in links)
+    title = html.escape(title)
+    return (
+        f"<!DOCTYPE html>\n<html>\n  <head><title>{title}</title></head>\n  <body>\n"
+        f"    <h1>{title}</h1>\n{rows}  </body>\n</html>\n"
+    ).encode()
+
+
+class AnacondaEmulator:
+    """Anaconda.org on an ephemeral loopback port; every request is logged in ``requests``."""
+
+    def __init__(self, *, sha256_fragments: bool = False) -> None:
+        self.faults = Faults()
+        self.requests: list[tuple[str, str]] = []
+        self.sha256_fragments = sha256_fragments
+        self.lock = threading.RLock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        base = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.api_url, self.index_url, self.storage_url = (
+            f"{base}/api",
+            f"{base}/pypi",
+            f"{base}/storage",
+        )
+        self.store = Store(self.api_url)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), daemon=True
+        )
+
+    # test-facing helpers ----------------------------------------------------------------------
+
+    def add_owner(self, login: str, token: str) -> None:
+        """A user whose token may write to its packages (call again to share a token with an org)."""
+        with self.lock:
+            self.store.add_owner(login, token)
+
+    def count(self, method: str, path_regex: str) -> int:
+        with self.lock:
+            return sum(
+                m == method.upper() and bool(re.fullmatch(path_regex, p)) for m, p in self.requests
+            )
+
+    def file_bytes(self, owner: str, package: str, version: str, basename: str) -> bytes:
+        with self.lock:
+            try:
+                return self.store.file(owner, package, version, basename).data
+            except ApiError as error:
+                raise KeyError(f"{owner}/{package}/{version}/{basename}") from error
+
+    def files(self, owner: str) -> list[dict[str, Any]]:
+        with self.lock:
+            if owner not in self.store.owners:
+                return []
+            return [self.store.file_json(owner, f) for f in self.store.all_files(owner)]
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # request handling -------------------------------------------------------------------------
+
+    def before(self, method: str, path: str) -> str | int | None:
+        """Log the request, sleep the latency; "drop", an injected status, or None."""
+        with self.lock:
+            self.requests.append((method, path))
+            fault: str | int | None = None
+            for i, (m, rx) in enumerate(self.faults.drop):
+                if m.upper() in (method, "*") and re.search(rx, path):
+                    del self.faults.drop[i]
+                    fault = "drop"
+                    break
+            for i, (m, rx, status) in enumerate(self.faults.fail if fault is None else []):
+                if m.upper() in (method, "*") and re.search(rx, path):
+                    del self.faults.fail[i]
+                    fault = status
+                    break
+            latency = self.faults.latency
+        time.sleep(latency)
+        return fault
+
+    def dispatch(self, method: str, path: str, headers: Any, body: bytes) -> Reply:
+        if path in ("/storage", "/storage/") and method == "POST":
+            return self.storage(headers, body)
+        if path == "/" and method in ("GET", "HEAD"):
+            return json_reply(200, {})
+        if (match := INDEX.fullmatch(path)) and method in ("GET", "HEAD"):
+            owner, label, project, version, basename = (
+                unquote(g) if g else g for g in match.groups()
+            )
+            with self.lock:
+                return self.index(owner or "", label or "main", project, version, basename)
+        auth = str(headers.get("Authorization") or "")
+        token = auth[len("token ") :].strip() if auth.lower().startswith("token ") else None
+        for name, rx in API_ROUTES:
+            if match := rx.fullmatch(path):
+                try:
+                    payload = json.loads(body or b"{}")
+                except ValueError:
+                    return json_reply(400, {"error": "the body is not JSON"})
+                args = [unquote(g) for g in match.groups()]
+                with self.lock:
+                    try:
+                        return self.api(method, name, args, token, payload)
+                    except ApiError as error:
+                        return json_reply(error.status, {"error": error.message})
+        return json_reply(404, {"error": f"no route for {method} {path}"})
+
+    def api(  # noqa: PLR0912 (one branch per route, as in the doc's table)
+        self, method: str, route: str, a: list[str], token: str | None, body: Any
+    ) -> Reply:
+        """One API call, with the lock held; raises ApiError for 4xx answers."""
+        s = self.store
+        body = body if isinstance(body, dict) else {}
+        o, n, v, f = [*a, "", "", "", ""][:4]  # owner, name (or label), version, basename
+        if method not in ("GET", "HEAD") and route not in ("root", "me", "user", "download"):
+            s.check_write(token, str(body.get("to_owner") or o) if route == "copy" else o)
+        match method, route:
+            case ("GET" | "HEAD", "root"):
+                return json_reply(200, {"ok": 1})
+            case ("GET", "me"):
+                return json_reply(200, user_json(s.login_for(token)))
+            case ("GET", "user"):
+                s.packages_of(o)
+                return json_reply(200, user_json(o))
+            case ("GET", "packages"):
+                return json_reply(200, [s.package_json(o, p) for p in s.packages_of(o).values()])
+            case ("GET", "package"):
+                return json_reply(200, s.package_json(o, s.package(o, n)))
+            case ("POST", "package"):
+                return json_reply(200, s.package_json(o, s.create_package(o, n, body)))
+            case ("PATCH", "package"):
+                s.package(o, n).public_attrs.update(body.get("public_attrs") or {})
+                return json_reply(200, s.package_json(o, s.package(o, n)))
+            case ("DELETE", "package"):
+                del s.packages_of(o)[normalize(s.package(o, n).name)]
+                return json_reply(201, {})
+            case ("GET", "release"):
+                return json_reply(200, s.release_json(o, s.package(o, n), s.release(o, n, v)))
+            case ("POST", "release"):
+                release = s.create_release(o, n, v, body)
+                return json_reply(200, s.release_json(o, s.package(o, n), release))
+            case ("PATCH", "release"):
+                s.release(o, n, v).attrs.update(body.get("public_attrs") or {})
+                return json_reply(200, s.release_json(o, s.package(o, n), s.release(o, n, v)))
+            case ("DELETE", "release"):
+                del s.package(o, n).releases[s.release(o, n, v).version]
+                return json_reply(201, {})
+            case ("GET", "dist"):
+                return json_reply(200, s.file_json(o, s.file(o, n, v, f)))
+            case ("DELETE", "dist"):
+                removed = s.delete_file(o, n, v, f, empties=self.faults.delete_empties)
+                return json_reply(200, s.file_json(o, removed))
+            case ("POST", "stage"):
+                staged = s.stage(o, n, v, f, body)
+                form = {
+                    "key": staged.key,
+                    "acl": "public-read",
+                    "success_action_status": "201",
+                    "Content-Type": "application/octet-stream",
+                    "AWSAccessKeyId": "EMULATOR",
+                    "policy": "eyJlbXVsYXRvciI6IHRydWV9",
+                    "signature": "emulator",
+                }
+                dist_id = staged.key.split("/")[1]
+                return json_reply(
+                    200, {"post_url": self.storage_url, "form_data": form, "dist_id": dist_id}
+                )
+            case ("POST", "commit"):
+                committed = s.commit(o, n, v, f, str(body.get("dist_id")))
+                info = s.file_json(o, committed)
+                return json_reply(200, {**info, "url": info["download_url"]})
+            case ("GET" | "HEAD", "download"):
+                return 200, s.file(o, n, v, f).data, {"Content-Type": "application/octet-stream"}
+            case ("POST" | "PUT" | "PATCH", "copy"):
+                copied = s.copy(o, n, v, f, body=body, mode=method)
+                owner = str(body.get("to_owner") or o)
+                return json_reply(200, [s.file_json(owner, x) for x in copied])
+            case ("GET", "channels"):
+                return json_reply(200, s.channels(o))
+            case ("GET", "label"):
+                files = [s.file_json(o, x) for x in s.all_files(o) if n in x.labels]
+                if not files:
+                    raise ApiError(404, f"label {n} does not exist")
+                return json_reply(200, {"name": n, "is_locked": False, "files": files})
+            case ("POST" | "DELETE", "label"):
+                s.set_label(o, n, body, add=method == "POST")
+                return json_reply(201, {})
+        raise ApiError(405, f"{method} is not allowed here")
+
+    def storage(self, headers: Any, body: bytes) -> Reply:
+        """The S3-style POST form upload: fields, then ``file``; fields after it are ignored."""
+        xml = {"Content-Type": "application/xml"}
+        if headers.get("Authorization"):
+            return 400, s3_error("InvalidArgument", "Only one auth mechanism allowed").encode(), xml
+        fields: dict[str, bytes] = {}
+        data = None
+        for name, value in parse_form(str(headers.get("Content-Type") or ""), body):
+            if name == "file":
+                data = value
+                break
+            fields[name] = value
+        if data is None:
+            message = "POST requires exactly one file upload per request."
+            return 400, s3_error("InvalidArgument", message).encode(), xml
+        with self.lock:
+            error = self.store.receive(fields, data)
+        if error is not None:
+            return (403 if "AccessDenied" in error else 400), error.encode(), xml
+        key = html.escape(fields["key"].decode())
+        ok = f"<PostResponse><Bucket>emulator</Bucket><Key>{key}</Key></PostResponse>"
+        return 201, ok.encode(), xml
+
+    def index(
+        self, owner: str, label: str, project: str | None, version: str | None, basename: str | None
+    ) -> Reply:
+        """PEP 503 HTML only (no PEP 691); names are looked up PEP 503-normalised."""
+        s = self.store
+        if owner not in s.owners:
+            return not_found()
+        prefix = urlsplit(self.index_url).path + f"/{quote(owner)}"
+        prefix += "/simple" if label == "main" else f"/label/{quote(label)}/simple"
+        if project is None:
+            names = sorted(
+                {f.package for f in s.all_files(owner) if label in f.labels}, key=normalize
+            )
+            links = [(f"{prefix}/{quote(normalize(n))}/", n) for n in names]
+            return 200, html_page("Simple Index", links), {**HTML, **CORS}
+        package = s.owners[owner].get(normalize(project))
+        if package is None:
+            return not_found()
+        if version is not None and basename is not None:
+            found = package.releases.get(version)
+            if found is None or basename not in found.files:
+                return not_found()
+            data = found.files[basename].data
+            return 200, data, {"Content-Type": "application/octet-stream", **CORS}
+        links = []
+        for release in package.releases.values():
+            for f in release.files.values():
+                if label in f.labels:
+                    href = f"{prefix}/{quote(package.name)}/{quote(f.version, safe='')}/"
+                    href += quote(f.basename, safe="")
+                    href += f"#sha256={f.sha256}" if self.sha256_fragments else ""
+                    links.append((href, f.basename))
+        if not links:
+            return not_found()
+        page = html_page(f"Links for {package.name}", links)
+        return 200, page, {**HTML, **CORS}
+
+
+def user_json(login: str) -> dict[str, Any]:
+    return {
+        "login": login,
+        "name": login,
+        "user_type": "user",
+        "created_at": "2020-01-01 00:00:00.000000+00:00",
+        "company": "",
+        "location": "",
+        "url": "",
+    }
+
+
+def _make_handler(emu: AnacondaEmulator) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        wbufsize = 1 << 16  # one write per answer: no Nagle and delayed-ACK stalls
+        timeout = 120
+
+        def do_GET(self) -> None:
+            path = urlsplit(self.path).path
+            body = self._read_body()
+            fault = emu.before(self.command, path)
+            if fault == "drop":
+                self.close_connection = True
+                return
+            if isinstance(fault, int):
+                status, payload, headers = json_reply(fault, {"error": "injected"})
+            else:
+                try:
+                    status, payload, headers = emu.dispatch(self.command, path, self.headers, body)
+                except Exception as error:  # an emulator bug: answer as a server error would
+                    status, payload, headers = json_reply(500, {"error": repr(error)})
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+
+        do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+        def _read_body(self) -> bytes:
+            if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            chunks = []
+            while size := int(self.rfile.readline().split(b";")[0], 16):
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass
+            return b"".join(chunks)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@contextmanager
+def running_emulator(*, sha256_fragments: bool = False) -> Iterator[AnacondaEmulator]:
+    """Serve an empty Anaconda.org on 127.0.0.1 for the duration of the block."""
+    emu = AnacondaEmulator(sha256_fragments=sha256_fragments)
+    emu.start()
+    try:
+        yield emu
+    finally:
+        emu.stop()
