@@ -44,7 +44,12 @@ def make_server(root: Path, host: str = "127.0.0.1", port: int = 8000) -> Thread
                 self._send(404, b"not found\n", "text/plain", body=body)
                 return
             path, content_type = found
-            self._send(200, path.read_bytes(), content_type, body=body)
+            data = path.read_bytes()
+            if content_type == JSON_TYPE:
+                # micropip 0.11 does not resolve relative URLs in PEP 691 JSON: make them absolute.
+                here = f"http://{self.headers.get('Host', 'localhost')}{urlsplit(self.path).path}"
+                data = _absolute(data, here)
+            self._send(200, data, content_type, body=body)
 
         def _send(self, status: int, data: bytes, content_type: str, *, body: bool) -> None:
             self.send_response(status)
@@ -68,6 +73,16 @@ def make_server(root: Path, host: str = "127.0.0.1", port: int = 8000) -> Thread
             console.info(f"{self.address_string()} {format % args}")
 
     return ThreadingHTTPServer((host, port), Handler)
+
+
+def _absolute(page: bytes, base: str) -> bytes:
+    import json
+    from urllib.parse import urljoin
+
+    data = json.loads(page)
+    for entry in data.get("files", []):
+        entry["url"] = urljoin(base, entry["url"])
+    return json.dumps(data).encode()
 
 
 def _resolve(root: Path, path: str, accept: str) -> tuple[Path, str] | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from smithy.pyodide_runtime import PyodideRuntime, install_runtime
 from tests.conftest import ROOT
 
 
@@ -39,6 +40,13 @@ def smithy(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | Non
         check=False,
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture(scope="session")
+def pyodide_runtime() -> PyodideRuntime:
+    """npm's pyodide (314.x) and PyPI's micropip, installed once per machine into .cache/."""
+    default = ROOT / ".cache" / "pyodide-runtime"
+    return install_runtime(Path(os.environ.get("PYODIDE_SMITHY_TEST_RUNTIME", default)))
 
 
 def git(repo: Path, *args: str) -> str:
