@@ -114,6 +114,13 @@ def test_feedstock_settings_and_provenance(tmp_path: Path) -> None:
     assert stored is not None
     assert stored.feedstock == "org/example-pkg-feedstock"
     assert stored.run_url == "https://github.com/org/example-pkg-feedstock/actions/runs/7"
+    # A separate staging channel in the settings: CI uploads there, not to channel.url.
+    staging = tmp_path / "staging-channel"
+    config.write_text(config.read_text().replace('staging-url: ""', f'staging-url: "{staging}"'))
+    third = make_wheel(tmp_path / "dist3", "example-pkg", "1.2.5")
+    assert smithy("upload", third, cwd=feedstock, env=env).code == 0
+    assert [f.filename for f in LocalChannel(staging).files()] == [third.name]
+    assert third.name not in {f.filename for f in LocalChannel(channel).files()}
 
 
 @pytest.fixture
