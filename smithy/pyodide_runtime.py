@@ -66,7 +66,8 @@ try {
   const { loadPyodide } = await import(pathToFileURL(join(pyodideDir, "pyodide.mjs")).href);
   const pyodide = await loadPyodide({
     indexURL: pyodideDir,
-    packageBaseUrl: pyodideDir,
+    packageBaseUrl: request.packageBaseUrl ?? pyodideDir,
+    ...(request.lockFileURL ? { lockFileURL: request.lockFileURL } : {}),
     env: request.env,
     stdout: (line) => writeSync(1, line + "\n"),
     stderr: (line) => writeSync(2, line + "\n"),
@@ -144,7 +145,13 @@ class PyodideRuntime:
         return self.root / "node_modules" / "pyodide"
 
     def run(
-        self, script: str, *, timeout: float = 120, env: dict[str, str] | None = None
+        self,
+        script: str,
+        *,
+        timeout: float = 120,
+        env: dict[str, str] | None = None,
+        lock_file_url: str | None = None,
+        package_base_url: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Run a Python ``script`` inside Pyodide in Node; micropip is loaded first (from the
         local wheel, never the CDN). Top-level ``await`` works in ``script``. Python's stdout
@@ -152,10 +159,18 @@ class PyodideRuntime:
         Python traceback on stderr if it raised, ``n`` for ``sys.exit(n)``.
 
         ``env`` is the environment Python sees in ``os.environ`` inside Pyodide (which never
-        sees the host's); Node itself inherits this process's environment.
+        sees the host's); Node itself inherits this process's environment. ``lock_file_url``
+        and ``package_base_url`` replace the runtime's own lock and where its packages live.
         """
         node = _require("node", "Node.js 18 or newer")
-        request = {"driver": _DRIVER, "script": script, "env": env or {}, "cdn": CDN_PREFIX}
+        request = {
+            "driver": _DRIVER,
+            "script": script,
+            "env": env or {},
+            "cdn": CDN_PREFIX,
+            "lockFileURL": lock_file_url,
+            "packageBaseUrl": package_base_url,
+        }
         args = [node, "--input-type=module", "-e", _RUNNER, "--"]
         args += [str(self.package_dir), str(self.micropip_wheel)]
         try:

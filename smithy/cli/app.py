@@ -10,6 +10,7 @@ import typer
 
 from smithy import __version__
 from smithy.cli.channel_cmds import channel_app, promote, review, upload
+from smithy.cli.lock_cmd import lock
 from smithy.cli.options import MetadataOption, XBuildEnvOption
 
 app = typer.Typer(
@@ -149,4 +150,5 @@ def schema() -> None:
 app.command()(upload)
 app.command()(review)
 app.command()(promote)
+app.command()(lock)
 app.add_typer(channel_app)

@@ -26,6 +26,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from smithy import http
 from smithy.errors import NetworkError, RecipeError, UsageError
+from smithy.markers import pyodide_environment
 from smithy.recipe.load import validate_meta
 from smithy.recipe.pypi_index import (
     IndexFile,
@@ -50,17 +51,6 @@ _SDIST_TOOLING = frozenset(
     | {"docs", "doc", "examples", "benchmarks", "tools", "scripts"}
 )
 _HOME_LABELS = ("homepage", "home", "source", "repository", "sourcecode", "github")
-_PYODIDE_MARKERS = {
-    "sys_platform": "emscripten",
-    "platform_system": "Emscripten",
-    "platform_machine": "wasm32",
-    "platform_release": "",
-    "platform_version": "",
-    "os_name": "posix",
-    "implementation_name": "cpython",
-    "platform_python_implementation": "CPython",
-    "extra": "",
-}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -200,12 +190,7 @@ def _same_version(text: str, version: Version) -> bool:
 
 def _run_requirements(requires_dist: Iterable[str], python_version: str) -> list[str]:
     """Names (as written) of the requirements that apply on Pyodide without any extra."""
-    major_minor = ".".join(map(str, (*Version(python_version).release, 0)[:2]))
-    environment = _PYODIDE_MARKERS | {
-        "python_version": major_minor,
-        "python_full_version": python_version,
-        "implementation_version": python_version,
-    }
+    environment = pyodide_environment(python_version)
     names: dict[str, str] = {}
     for line in requires_dist:
         try:

@@ -1,0 +1,179 @@
+"""The closure of requested packages over a channel's wheels, for one Pyodide.
+
+Newest version that fits, unless pinned; markers evaluated as that Pyodide evaluates them;
+every requirement that cannot be met is reported at once, with who asked for it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.version import Version
+
+from smithy.channel.model import ChannelFile
+from smithy.channel.wheel import abi, fitting_platforms
+from smithy.errors import UsageError
+from smithy.markers import pyodide_environment
+from smithy.xbuildenv import XBuildEnv
+
+COMMAND_LINE = "the command line"
+
+
+class ResolutionError(UsageError):
+    """Requirements the channel cannot satisfy; ``problems`` holds one line each."""
+
+    exit_code = 15
+
+    def __init__(self, problems: list[str]) -> None:
+        lines = "\n  ".join(problems)
+        super().__init__(f"{len(problems)} requirement(s) cannot be satisfied:\n  {lines}")
+        self.problems = problems
+
+
+@dataclass
+class Chosen:
+    file: ChannelFile
+    version: Version
+    path: Path
+    requires: list[Requirement]
+    asked_by: str
+    extras: set[str] = field(default_factory=set)
+    depends: list[str] = field(default_factory=list)
+
+
+def tag_rank(filename: str, xbuildenv: XBuildEnv) -> int | None:
+    """How well a wheel fits (lower is better); ``None`` when it does not run there."""
+    _, _, _, tags = parse_wheel_filename(filename)
+    target = f"cp{xbuildenv.python_short.replace('.', '')}"
+    minor = int(xbuildenv.python_short.split(".")[1])
+    fitting = fitting_platforms(xbuildenv)
+    best: int | None = None
+    for tag in tags:
+        if tag.platform not in fitting:
+            continue
+        if tag.platform == "any" and tag.abi == "none":
+            ok = tag.interpreter in ("py3", "py2.py3") or (
+                tag.interpreter.startswith("py3") and int(tag.interpreter[3:] or 0) <= minor
+            )
+            rank = 4
+        elif tag.abi == "abi3":
+            ok = tag.interpreter.startswith("cp3") and int(tag.interpreter[3:]) <= minor
+            rank = 3
+        else:
+            ok = tag.interpreter == target and tag.abi == target
+            rank = 0 if tag.platform.startswith(f"pyemscripten_{abi(xbuildenv)}") else 1
+        if ok and (best is None or rank < best):
+            best = rank
+    return best
+
+
+def resolve(
+    requests: list[str],
+    files: list[ChannelFile],
+    xbuildenv: XBuildEnv,
+    materialize: Callable[[ChannelFile], Path],
+    read_requires: Callable[[Path], list[str]],
+) -> dict[str, Chosen]:
+    """Choose one file per needed project; raise :class:`ResolutionError` listing every problem."""
+    env = pyodide_environment(xbuildenv.python_version, xbuildenv.emscripten_version)
+    index, present = _index(files, xbuildenv)
+    chosen: dict[str, Chosen] = {}
+    problems: list[str] = []
+    pending: deque[tuple[Requirement, str]] = deque()
+    for text in requests:
+        try:
+            pending.append((Requirement(text), COMMAND_LINE))
+        except InvalidRequirement as exc:
+            problems.append(f"{text!r} (asked by {COMMAND_LINE}): not a requirement: {exc}")
+
+    def need(c: Chosen, extras: set[str]) -> None:
+        for extra in sorted(extras | {""}):
+            for req in c.requires:
+                if req.marker is not None and not req.marker.evaluate(env | {"extra": extra}):
+                    continue
+                if req.marker is None and extra:
+                    continue  # already added with the base requirements
+                name = canonicalize_name(req.name)
+                if name not in c.depends:
+                    c.depends.append(name)
+                pending.append((req, f"{c.file.package} {c.version}"))
+
+    while pending:
+        req, who = pending.popleft()
+        name = canonicalize_name(req.name)
+        if name in chosen:
+            c = chosen[name]
+            if not req.specifier.contains(c.version, prereleases=True):
+                problems.append(
+                    f"{req} (asked by {who}): {name} {c.version} was chosen for {c.asked_by}"
+                )
+            new = set(req.extras) - c.extras
+            if new:
+                c.extras |= new
+                need(c, new)
+            continue
+        options = index.get(name, [])
+        fitting = [(v, f) for v, f in options if req.specifier.contains(v, prereleases=True)]
+        stable = [(v, f) for v, f in fitting if not v.is_prerelease]
+        if not fitting:
+            problems.append(_missing(req, who, options, name in present))
+            continue
+        version, file = (stable or fitting)[0]
+        path = materialize(file)
+        requires = _parse(read_requires(path), file, problems)
+        c = chosen[name] = Chosen(file, version, path, requires, who, set(req.extras))
+        need(c, set(req.extras))
+    if problems:
+        raise ResolutionError(problems)
+    return chosen
+
+
+def _index(
+    files: list[ChannelFile], xbuildenv: XBuildEnv
+) -> tuple[dict[str, list[tuple[Version, ChannelFile]]], set[str]]:
+    """Per project, the files that run on ``xbuildenv``: newest version first, best tag first;
+    and every project the channel holds at all."""
+    ranked: dict[str, list[tuple[Version, int, ChannelFile]]] = {}  # by canonical name
+    present: set[str] = set()
+    for f in files:
+        try:
+            parsed, version, _, _ = parse_wheel_filename(f.filename)
+            rank = tag_rank(f.filename, xbuildenv)
+        except ValueError:
+            continue
+        name = str(parsed)
+        present.add(name)
+        if rank is not None:
+            ranked.setdefault(name, []).append((version, rank, f))
+    out: dict[str, list[tuple[Version, ChannelFile]]] = {}
+    for key, entries in ranked.items():
+        entries.sort(key=lambda e: e[1])
+        entries.sort(key=lambda e: e[0], reverse=True)
+        out[key] = [(v, f) for v, _, f in entries]
+    return out, present
+
+
+def _missing(
+    req: Requirement, who: str, options: list[tuple[Version, ChannelFile]], present: bool
+) -> str:
+    if not present:
+        return f"{req} (asked by {who}): {req.name} is not on the channel"
+    if not options:
+        return f"{req} (asked by {who}): no wheel of {req.name} on the channel runs on this Pyodide"
+    versions = ", ".join(str(v) for v in sorted({v for v, _ in options}, reverse=True)[:6])
+    return f"{req} (asked by {who}): no version fits; the channel has {versions}"
+
+
+def _parse(lines: list[str], file: ChannelFile, problems: list[str]) -> list[Requirement]:
+    out = []
+    for line in lines:
+        try:
+            out.append(Requirement(line))
+        except InvalidRequirement:
+            problems.append(f"{file.filename}: unreadable Requires-Dist {line!r}")
+    return out

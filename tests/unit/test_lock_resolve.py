@@ -1,0 +1,98 @@
+"""The resolver on its own: markers, extras, pins, two versions, every problem at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from smithy.channel.model import ChannelFile
+from smithy.lock.resolve import ResolutionError, resolve, tag_rank
+from smithy.xbuildenv import PINNED_DEFAULT
+
+REQUIRES = {
+    "top_pkg-1.0-py3-none-any.whl": [
+        "mid-pkg>=1",
+        "host[fancy]",
+        "emonly; sys_platform == 'emscripten'",
+        "linuxonly; sys_platform == 'linux'",
+        "newpy; python_version >= '3.14'",
+    ],
+    "mid_pkg-1.0-py3-none-any.whl": ["leaf"],
+    "mid_pkg-2.0-py3-none-any.whl": ["leaf"],
+    "leaf-0.1-cp314-cp314-pyemscripten_2026_0_wasm32.whl": [],
+    "host-1.0-py3-none-any.whl": ["fancy-dep; extra == 'fancy'", "slow-dep; extra == 'slow'"],
+    "fancy_dep-1.0-py3-none-any.whl": [],
+    "emonly-1.0-py3-none-any.whl": [],
+    "newpy-1.0-py3-none-any.whl": [],
+    "linuxonly-1.0-cp314-cp314-manylinux_2_17_x86_64.whl": [],
+    "old-1.0-cp313-cp313-pyodide_2025_0_wasm32.whl": [],
+}
+
+
+def channel_file(filename: str) -> ChannelFile:
+    name, version = filename.split("-")[:2]
+    return ChannelFile(
+        package=name.replace("_", "-"),
+        version=version,
+        filename=filename,
+        sha256="0" * 64,
+        size=1,
+        labels=("main",),
+        upload_time="",
+    )
+
+
+def run(*requests: str, files: dict[str, list[str]] = REQUIRES):  # type: ignore[no-untyped-def]
+    return resolve(
+        list(requests),
+        [channel_file(f) for f in files],
+        PINNED_DEFAULT,
+        materialize=lambda f: Path(f.filename),
+        read_requires=lambda p: files[p.name],
+    )
+
+
+def test_closure_with_markers_extras_and_newest_versions() -> None:
+    chosen = run("top-pkg")
+    assert set(chosen) == {"top-pkg", "mid-pkg", "leaf", "host", "fancy-dep", "emonly", "newpy"}
+    assert str(chosen["mid-pkg"].version) == "2.0"
+    assert sorted(chosen["top-pkg"].depends) == ["emonly", "host", "mid-pkg", "newpy"]
+    assert chosen["host"].depends == ["fancy-dep"]
+    assert chosen["mid-pkg"].asked_by == "top-pkg 1.0"
+
+
+def test_pins_win() -> None:
+    assert str(run("mid-pkg==1.0")["mid-pkg"].version) == "1.0"
+
+
+def test_every_problem_at_once_with_who_asked() -> None:
+    files = {**REQUIRES, "top_pkg-1.0-py3-none-any.whl": ["missing-one", "mid-pkg>=3", "old"]}
+    with pytest.raises(ResolutionError) as info:
+        run("top-pkg", "nothing-here", "mid-pkg==9", files=files)
+    assert info.value.problems == [
+        "nothing-here (asked by the command line): nothing-here is not on the channel",
+        "mid-pkg==9 (asked by the command line): no version fits; the channel has 2.0, 1.0",
+        "missing-one (asked by top-pkg 1.0): missing-one is not on the channel",
+        "mid-pkg>=3 (asked by top-pkg 1.0): no version fits; the channel has 2.0, 1.0",
+        "old (asked by top-pkg 1.0): no wheel of old on the channel runs on this Pyodide",
+    ]
+    assert info.value.exit_code == 15
+
+
+def test_conflict_with_an_earlier_choice() -> None:
+    files = {**REQUIRES, "top_pkg-1.0-py3-none-any.whl": ["mid-pkg<2"]}
+    with pytest.raises(
+        ResolutionError, match=r"mid-pkg<2 \(asked by top-pkg 1.0\): mid-pkg 2.0 was chosen"
+    ):
+        run("mid-pkg", "top-pkg", files=files)
+
+
+def test_tag_fit() -> None:
+    assert tag_rank("a-1-cp314-cp314-pyemscripten_2026_0_wasm32.whl", PINNED_DEFAULT) == 0
+    assert tag_rank("a-1-cp314-cp314-pyodide_2026_0_wasm32.whl", PINNED_DEFAULT) == 1
+    assert tag_rank("a-1-cp312-abi3-pyemscripten_2026_0_wasm32.whl", PINNED_DEFAULT) == 3
+    assert tag_rank("a-1-py3-none-any.whl", PINNED_DEFAULT) == 4
+    assert tag_rank("a-1-cp313-cp313-pyemscripten_2026_0_wasm32.whl", PINNED_DEFAULT) is None
+    assert tag_rank("a-1-cp314-cp314-pyemscripten_2027_0_wasm32.whl", PINNED_DEFAULT) is None
+    assert tag_rank("a-1-py2-none-any.whl", PINNED_DEFAULT) is None
