@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,7 +69,7 @@ def info_spec(xbuildenv: XBuildEnv, platform: str | None = None) -> Any:
 
 def run_lock(
     requests: list[str],
-    channel: Channel,
+    channels: Channel | Sequence[Channel],
     *,
     label: str,
     xbuildenv: XBuildEnv,
@@ -80,8 +81,9 @@ def run_lock(
 ) -> LockResult:
     if base_url is not None and copy is not None:
         raise UsageError("--base-url and --copy exclude each other", key="--copy")
-    files = [f for f in channel.files() if label in f.labels]
-    fetch = _Fetcher(channel, label)
+    sources: list[Channel] = list(channels) if isinstance(channels, list | tuple) else [channels]  # type: ignore[list-item]
+    fetch = _Fetcher(label)
+    files = [f for source in sources for f in fetch.add(source)]
     chosen = resolve(requests, files, xbuildenv, fetch, _requires)
     info = info_spec(xbuildenv)
     lock = _base(base, info)
@@ -263,19 +265,29 @@ def _sha256(path: Path) -> str:
 class _Fetcher:
     """Where a channel file is on disk (downloaded into the cache if remote), and its URL."""
 
-    def __init__(self, channel: Channel, label: str) -> None:
-        self.channel = channel
+    def __init__(self, label: str) -> None:
         self.label = label
+        self.owner: dict[str, Channel] = {}
+
+    def add(self, channel: Channel) -> list[ChannelFile]:
+        """The label's files of ``channel`` that no channel added before already has."""
+        new = [
+            f for f in channel.files() if self.label in f.labels and f.filename not in self.owner
+        ]
+        for f in new:
+            self.owner[f.filename] = channel
+        return new
 
     def __call__(self, f: ChannelFile) -> Path:
-        if isinstance(self.channel, LocalChannel):
-            path = self.channel.root / self.label / "files" / f.filename
+        channel = self.owner[f.filename]
+        if isinstance(channel, LocalChannel):
+            path = channel.root / self.label / "files" / f.filename
             if path.is_file():
                 return path
             raise ChannelError(f"{f.filename} is missing from the channel", file=path)
         target = cache_dir() / "wheels" / f.sha256 / f.filename
         if not target.is_file():
-            data = self.channel.download(f)
+            data = channel.download(f)
             if hashlib.sha256(data).hexdigest() != f.sha256:
                 raise ChannelError(
                     f"{f.filename} as downloaded does not match its sha256", file=f.url
@@ -286,6 +298,6 @@ class _Fetcher:
         return target
 
     def url(self, f: ChannelFile) -> str:
-        if isinstance(self.channel, LocalChannel):
+        if isinstance(self.owner[f.filename], LocalChannel):
             return self(f).absolute().as_uri()
         return f.url
