@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from smithy.channel.model import MAIN, ChannelFile, Provenance
-from smithy.channel.wheel import Wheel, normalize
+from smithy.channel.wheel import Wheel
 from smithy.errors import ChannelError
 from smithy.fsutil import write_atomic
+from smithy.recipe.model import normalize
 
 REGISTRY = "channel.json"
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"

@@ -68,7 +68,7 @@ class ChannelFile:
 
     @property
     def project(self) -> str:
-        from smithy.channel.wheel import normalize
+        from smithy.recipe.model import normalize
 
         return normalize(self.package)
 

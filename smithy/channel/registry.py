@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from smithy.channel.model import ChannelFile
-from smithy.channel.wheel import normalize
 from smithy.errors import ConfigError
+from smithy.recipe.model import normalize
 
 
 @dataclass(frozen=True)

@@ -133,7 +133,7 @@ def run_promote(
 def _copy(f: ChannelFile, staging: Channel, main: Channel, label: str) -> None:
     from smithy.channel.anaconda import AnacondaChannel
 
-    if staging is main or getattr(staging, "description", None) == main.description:
+    if staging.description == main.description:
         staging.set_label(f, MAIN, present=True)
     elif (
         isinstance(staging, AnacondaChannel)

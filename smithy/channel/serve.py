@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 from smithy.channel.local import JSON_TYPE
 from smithy.channel.model import MAIN
-from smithy.channel.wheel import normalize
+from smithy.recipe.model import normalize
 
 _ROUTE = re.compile(r"^/(?:label/(?P<label>[^/]+)/)?(?P<kind>simple|files)(?:/(?P<rest>.*))?$")
 

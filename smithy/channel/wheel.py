@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from smithy.errors import WheelError
+from smithy.recipe.model import normalize
 from smithy.xbuildenv import XBuildEnv
 
 
@@ -31,10 +32,6 @@ class Wheel:
     def project(self) -> str:
         """PEP 503 normalised name: what an index calls the project."""
         return normalize(self.name)
-
-
-def normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def read_wheel(path: Path) -> Wheel:
