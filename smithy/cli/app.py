@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from smithy import __version__
+from smithy.cli.build_cmds import build
 from smithy.cli.channel_cmds import channel_app, promote, review, upload
 from smithy.cli.lock_cmd import lock
 from smithy.cli.options import MetadataOption, XBuildEnvOption
@@ -147,6 +148,7 @@ def schema() -> None:
     print(json.dumps(json_schema(), indent=2))
 
 
+app.command()(build)
 app.command()(upload)
 app.command()(review)
 app.command()(promote)

@@ -195,8 +195,6 @@ def could_be_pure(config: Any) -> str | None:
         return "it has host requirements"
     if config.requirements.executable:
         return "it needs executables " + ", ".join(config.requirements.executable)
-    if config.source.patches or config.source.extras:
-        return "it applies patches or extra files to its source"
     keys = [k for k in _COMPILING_BUILD_KEYS if getattr(config.build, k)]
     if keys:
         return "it sets build." + ", build.".join(keys)
