@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from smithy import __version__
-from smithy.cli.build_cmds import build
+from smithy.cli.build_cmds import build, pyodide_test
 from smithy.cli.channel_cmds import channel_app, promote, review, upload
 from smithy.cli.lock_cmd import lock
 from smithy.cli.options import MetadataOption, XBuildEnvOption
@@ -149,6 +149,7 @@ def schema() -> None:
 
 
 app.command()(build)
+app.command("test")(pyodide_test)
 app.command()(upload)
 app.command()(review)
 app.command()(promote)

@@ -40,3 +40,20 @@ def build(
         return
     for path in (*result.wheels, *result.tests_archives):
         print(path)
+
+
+def pyodide_test(
+    feedstock: FeedstockArgument = Path(),
+    dist: Annotated[Path, typer.Option("--dist", help="The built wheels.")] = Path("dist"),
+    channel: ChannelOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> int:
+    """Test the built wheels in a real Pyodide (Node.js): imports, then the recipe's test files.
+
+    Exit 0 when everything passed, 1 when an install, an import or a test failed.
+    """
+    from smithy.testing import format_report, run_test
+
+    report = run_test(feedstock, dist=dist, channel=channel)
+    print(json.dumps(report.to_json(), indent=2) if as_json else format_report(report))
+    return 0 if report.ok else 1

@@ -49,6 +49,15 @@ def pyodide_runtime() -> PyodideRuntime:
     return install_runtime(Path(os.environ.get("PYODIDE_SMITHY_TEST_RUNTIME", default)))
 
 
+@pytest.fixture
+def shared_test_runtime(pyodide_runtime: PyodideRuntime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`test` reuses the session's runtime and one runner environment per machine."""
+    from smithy.testing.environment import RUNNER_DIR_ENV, RUNTIME_DIR_ENV
+
+    monkeypatch.setenv(RUNTIME_DIR_ENV, str(pyodide_runtime.root))
+    monkeypatch.setenv(RUNNER_DIR_ENV, str(ROOT / ".cache" / "test-runner"))
+
+
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(
         ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
