@@ -229,26 +229,32 @@ def install_runtime(dest: Path, *, npm_version: str = DEFAULT_NPM_VERSION) -> Py
         if importlib.util.find_spec("pip") is None:
             raise PyodideRuntimeError(f"pip is missing from {sys.executable}: install pip")
         _call(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--only-binary=:all:",
-                "--python-version",
-                python,
-                "--dest",
-                str(wheels),
-                "--disable-pip-version-check",
-                f"micropip=={micropip_version}",
-            ],
+            pip_download_command(sys.executable, python, wheels, [f"micropip=={micropip_version}"]),
             cwd=dest,
             what=f"pip download micropip=={micropip_version}",
         )
         if not wheel.is_file():
             raise PyodideRuntimeError(f"pip did not download {wheel.name}", file=wheels)
     return PyodideRuntime(root=dest, micropip_wheel=wheel, version=npm_version)
+
+
+def pip_download_command(python: str, python_short: str, dest: Path, pins: list[str]) -> list[str]:
+    """pip downloading pure wheels ``pins`` for Pyodide's Python ``python_short`` into ``dest``."""
+    return [
+        python,
+        "-m",
+        "pip",
+        "download",
+        "--disable-pip-version-check",
+        "--no-input",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--python-version",
+        python_short,
+        "--dest",
+        str(dest),
+        *pins,
+    ]
 
 
 def _installed_version(package_dir: Path) -> str | None:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from smithy import console
 from smithy.paths import cache_dir
-from smithy.pyodide_runtime import PyodideRuntime, install_runtime
+from smithy.pyodide_runtime import PyodideRuntime, install_runtime, pip_download_command
 from smithy.testing.report import PyodideTestError
 from smithy.xbuildenv import XBuildEnv
 
@@ -168,20 +168,7 @@ def _ensure_wheels(runner: TestRunner, python_short: str) -> None:
         return
     console.info(f"downloading {', '.join(missing)} for Pyodide into {folder}")
     _call(
-        [
-            str(runner.python),
-            "-m",
-            "pip",
-            "download",
-            *_PIP_QUIET,
-            "--no-deps",
-            "--only-binary=:all:",
-            "--python-version",
-            python_short,
-            "--dest",
-            str(folder),
-            *missing,
-        ],
+        [*pip_download_command(str(runner.python), python_short, folder, missing), "--quiet"],
         what=f"pip download {' '.join(missing)}",
         cwd=runner.root,
     )
