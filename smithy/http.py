@@ -50,7 +50,7 @@ def get(url: str, *, what: str, retries: int = 3, **kwargs: Any) -> requests.Res
     try:
         response = session(retries).get(url, **kwargs)
     except requests.RequestException as exc:
-        raise NetworkError(f"cannot reach {url} for {what}: {_reason(exc)}") from exc
+        raise NetworkError(f"cannot reach {url} for {what}: {reason(exc)}") from exc
     if response.status_code >= 400:
         raise NetworkError(
             f"{url} answered HTTP {response.status_code} for {what}", key=str(response.status_code)
@@ -58,7 +58,7 @@ def get(url: str, *, what: str, retries: int = 3, **kwargs: Any) -> requests.Res
     return response
 
 
-def _reason(exc: BaseException) -> str:
+def reason(exc: BaseException) -> str:
     """The innermost cause of a requests error, without the noise urllib3 wraps around it."""
     while exc.__context__ is not None and exc.__context__ is not exc:
         exc = exc.__context__

@@ -14,6 +14,7 @@ from urllib.parse import quote
 from smithy.channel.model import MAIN, ChannelFile, Provenance
 from smithy.channel.wheel import Wheel
 from smithy.errors import ChannelError, NetworkError
+from smithy.http import reason
 
 if TYPE_CHECKING:
     import requests
@@ -173,7 +174,7 @@ class AnacondaChannel:
                 answer = fresh.post(staged["post_url"], files=fields, timeout=UPLOAD_TIMEOUT)
         except requests.RequestException as exc:
             raise NetworkError(
-                f"upload of {wheel.filename} to storage failed: {type(exc).__name__}"
+                f"upload of {wheel.filename} to storage failed: {reason(exc)}"
             ) from exc
         if answer.status_code != 201:
             code = _s3_code(answer.text)
@@ -205,7 +206,7 @@ class AnacondaChannel:
             )
         except requests.RequestException as exc:
             raise NetworkError(
-                f"{method} {path} on {self.description} failed: {type(exc).__name__}"
+                f"{method} {path} on {self.description} failed: {reason(exc)}"
             ) from exc
         if response.status_code == 404 and missing_ok:
             return None

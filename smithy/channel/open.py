@@ -42,6 +42,13 @@ def open_channel(url: str, *, token: str | None = None) -> Channel:
     return LocalChannel(Path(url))
 
 
+def existing(channel: Channel) -> Channel:
+    """``channel``, refusing a local directory that is not there (for commands that read)."""
+    if isinstance(channel, LocalChannel) and not channel.root.is_dir():
+        raise UsageError("channel directory not found", file=channel.root)
+    return channel
+
+
 def _index_for(host: str, api: str) -> str:
     if host.startswith("api."):
         return api.replace("//api.", "//pypi.", 1)

@@ -59,9 +59,14 @@ class Context:
 
 
 def _context(
-    channel: str | None, feedstock: Path, token_file: Path | None, *, staging: str | None = None
+    channel: str | None,
+    feedstock: Path,
+    token_file: Path | None,
+    *,
+    staging: str | None = None,
+    reading: bool = True,
 ) -> Context:
-    from smithy.channel.open import open_channel, read_token
+    from smithy.channel.open import existing, open_channel, read_token
     from smithy.config import CONFIG_FILE, load_config
     from smithy.errors import UsageError
 
@@ -73,6 +78,9 @@ def _context(
     main = open_channel(url, token=token)
     staging_url = staging or (config.channel.staging_url if config and not channel else "") or url
     staged = main if staging_url == url else open_channel(staging_url, token=token)
+    if reading:  # a channel that is not there yet is fine to upload into, not to read from
+        existing(main)
+        existing(staged)
     label = config.channel.label if config else "staging"
     return Context(main, staged, label, config)
 
@@ -124,7 +132,7 @@ def upload(
     """Check wheels, then upload them with provenance (feedstock, commit, CI run, xbuildenv)."""
     from smithy.channel.upload import Origin, run_upload
 
-    ctx = _context(channel, feedstock, token_file)
+    ctx = _context(channel, feedstock, token_file, reading=False)
     target_env = _xbuildenv(xbuildenv, ctx.config, feedstock, metadata)
     origin = Origin(
         feedstock=feedstock.absolute().name if ctx.config else None,

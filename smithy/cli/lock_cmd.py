@@ -65,14 +65,14 @@ def lock(
     as_json: Annotated[bool, typer.Option("--json", help="Print a summary as JSON.")] = False,
 ) -> None:
     """Resolve PACKAGE... over the channel's wheels for one Pyodide and write pyodide-lock.json."""
-    from smithy.channel.open import open_channel, read_token
+    from smithy.channel.open import existing, open_channel, read_token
     from smithy.lock.build import run_lock
     from smithy.xbuildenv import load_catalog
 
     target = load_catalog(metadata).resolve(xbuildenv)
     result = run_lock(
         packages,
-        open_channel(channel, token=read_token(token_file)),
+        existing(open_channel(channel, token=read_token(token_file))),
         label=label,
         xbuildenv=target,
         output=output or (copy / "pyodide-lock.json" if copy else Path("pyodide-lock.json")),
