@@ -267,10 +267,12 @@ def promote(
     """Copy checked files from staging to main: sha256 as uploaded, owner, platform."""
     import os
 
+    from smithy.channel.open import existing
     from smithy.channel.registry import load_registry
     from smithy.channel.review import run_promote
 
-    ctx = _context(channel, feedstock, token_file, staging=staging)
+    ctx = _context(channel, feedstock, token_file, staging=staging, reading=False)
+    existing(ctx.staging)  # main may be a local channel promote creates
     source = registry or os.environ.get("PYODIDE_SMITHY_REGISTRY")
     promoted = run_promote(
         package,
