@@ -266,3 +266,11 @@ def test_serve_negotiates_and_sends_cors(served: str, staged: Path) -> None:
     assert status == 404
     assert headers["Access-Control-Allow-Origin"] == "*"
     assert fetch(f"{served}/files/../channel.json")[0] == 404
+
+
+def test_reading_a_channel_that_is_not_there(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    for args in (("review",), ("channel", "list"), ("promote", "tiny", "1.0"), ("lock", "tiny")):
+        run = smithy(*args, "--channel", missing, *(X if args[0] == "lock" else ()))
+        assert run.code == 2, (args, run.err)
+        assert run.err.strip() == f"error: channel directory not found ({missing})"
