@@ -1,0 +1,514 @@
+"""A GitHub REST (and one GraphQL query) stand-in on 127.0.0.1 that PyGithub talks to.
+
+Give PyGithub ``base_url=standin.base_url``. Repositories are bare git repositories under
+``git_root``; their ``clone_url`` is a file:// URL, so clones and pushes are real git and the
+bare repositories are the truth. See /work/shared/GITHUB_API.md for what PyGithub sends.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+import jwt
+
+from tests.integration.github_store import ADMIN, READ, WRITE, ApiError, App, Repo, Store, User
+
+Reply = tuple[int, bytes, dict[str, str]]
+TEMPLATES = [
+    ("user", "/user"),
+    ("users", "/users/{u}"),
+    ("org", "/orgs/{o}"),
+    ("org_repos", "/orgs/{o}/repos"),
+    ("access_token", "/app/installations/{n}/access_tokens"),
+    ("graphql", "/graphql"),
+    ("repo", "/repos/{o}/{r}"),
+    ("contents", "/repos/{o}/{r}/contents"),
+    ("contents", "/repos/{o}/{r}/contents/{path*}"),
+    ("refs", "/repos/{o}/{r}/git/refs"),
+    ("ref", "/repos/{o}/{r}/git/ref/{ref*}"),
+    ("refs", "/repos/{o}/{r}/git/refs/{ref*}"),
+    ("protection", "/repos/{o}/{r}/branches/{b*}/protection"),
+    ("branch", "/repos/{o}/{r}/branches/{b*}"),
+    ("pulls", "/repos/{o}/{r}/pulls"),
+    ("pull", "/repos/{o}/{r}/pulls/{n}"),
+    ("merge", "/repos/{o}/{r}/pulls/{n}/merge"),
+    ("labels", "/repos/{o}/{r}/issues/{n}/labels"),
+    ("label", "/repos/{o}/{r}/issues/{n}/labels/{name}"),
+    ("comments", "/repos/{o}/{r}/issues/{n}/comments"),
+    ("public_key", "/repos/{o}/{r}/actions/secrets/public-key"),
+    ("secret", "/repos/{o}/{r}/actions/secrets/{name}"),
+]
+PLACEHOLDER = {"n": r"(\d+)", "*": "(.+)"}  # {n} a number, {x*} may hold slashes, else a segment
+
+
+def _rx(match: re.Match[str]) -> str:
+    return PLACEHOLDER.get(match[2] or match[1], "([^/]+)")
+
+
+ROUTES = [(n, t, re.compile(re.sub(r"\{(\w+)(\*?)\}", _rx, t))) for n, t in TEMPLATES]
+ADMIN_ROUTES = ("protection", "public_key", "secret")
+PULL_ROUTES = ("pull", "merge", "labels", "label", "comments")
+GQL_REPO = re.compile(r"(?:(\w+)\s*:\s*)?repository\s*\(([^)]*)\)\s*\{")
+GQL_OBJECT = re.compile(r"(?:(\w+)\s*:\s*)?object\s*\(([^)]*)\)")
+GQL_ARG = re.compile(r'(\w+)\s*:\s*(?:("(?:[^"\\]|\\.)*")|\$(\w+))')
+RATE_LIMITED = "API rate limit exceeded for user ID 1."
+SECONDARY = "You have exceeded a secondary rate limit. Please wait a few minutes and try again."
+BAD_JWT = "A JSON web token could not be decoded"
+EXPIRED = "'Expiration time' claim ('exp') must be a numeric value in the future"
+
+
+@dataclass
+class Fault:
+    """Answer the next request matching ``method`` ("*" for any) and ``path_regex`` so; with
+    ``after``, only once the request has acted (a create that fails after creating)."""
+
+    method: str
+    path_regex: str
+    status: int
+    message: str = "Server Error"
+    headers: dict[str, str] = field(default_factory=dict)
+    after: bool = False
+
+
+@dataclass
+class Faults:
+    """Misbehaviour to inject; mutable while the server runs (path regexes use ``re.search``)."""
+
+    latency: float = 0.0
+    fail: list[Fault] = field(default_factory=list)
+    drop: list[tuple[str, str]] = field(default_factory=list)  # close the connection, no answer
+
+    def add(
+        self, method: str, path_regex: str, status: int, message: str = "", *, after: bool = False
+    ) -> None:
+        self.fail.append(Fault(method, path_regex, status, message or "Server Error", after=after))
+
+    def rate_limit(
+        self, method: str, path_regex: str, *, reset_in: float = 0, retry_after: int | None = None
+    ) -> None:
+        """GitHub's primary rate-limit 403 (``X-RateLimit-Reset`` ``reset_in`` seconds ahead),
+        or its secondary one with ``Retry-After`` when ``retry_after`` is given."""
+        headers = {"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "0"}
+        reset = str(int(time.time() + reset_in))
+        headers |= {"X-RateLimit-Used": "5000", "X-RateLimit-Reset": reset}
+        if retry_after is not None:
+            headers = {"Retry-After": str(retry_after)}
+        message = RATE_LIMITED if retry_after is None else SECONDARY
+        self.fail.append(Fault(method, path_regex, 403, message, headers))
+
+
+class Call(NamedTuple):
+    method: str
+    route: str
+    args: list[str]
+    query: dict[str, str]
+    user: User | None
+    body: Any
+
+
+def reply(status: int, payload: Any = None, headers: dict[str, str] | None = None) -> Reply:
+    if status == 204:
+        return status, b"", dict(headers or {})
+    body = json.dumps(payload).encode()
+    return status, body, {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+
+
+class GitHubStandIn:
+    """GitHub on an ephemeral loopback port; every request is logged in ``requests``."""
+
+    def __init__(self, git_root: Path) -> None:
+        self.faults = Faults()
+        self.requests: list[tuple[str, str]] = []
+        self.endpoints: Counter[str] = Counter()  # "GET /repos/{o}/{r}/pulls" -> requests
+        self.rate_used: Counter[str] = Counter()  # login -> requests (reported, not enforced)
+        self.rate_reset = int(time.time()) + 3600
+        self.lock = threading.RLock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.git_root = git_root
+        self.store = Store(self.base_url, git_root)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,))
+        self._thread.daemon = True
+
+    # test-facing helpers ----------------------------------------------------------------------
+
+    def add_org(self, org: str) -> None:
+        with self.lock:
+            self.store.add_org(org)
+
+    def add_user(self, login: str, token: str, *, permission: dict[str, str] | None = None) -> None:
+        """``permission`` maps "org/repo", "org" or "*" to read | write | admin (default: admin)."""
+        with self.lock:
+            granted = {"*": "admin"} if permission is None else permission
+            self.store.add_user(login, token, granted, "User")
+
+    def add_app(
+        self, app_id: int, installation_id: int, *, public_key_pem: str | None = None, **kw: Any
+    ) -> None:
+        """An App installation (``permission`` as for users, default admin; ``slug``); JWT
+        signatures are verified when ``public_key_pem`` is given."""
+        with self.lock:
+            slug = str(kw.get("slug", "pyodide-smithy"))
+            app = self.store.apps.setdefault(str(app_id), App(app_id, slug, public_key_pem))
+            app.public_key = public_key_pem or app.public_key
+            app.installations[installation_id] = kw.get("permission") or {"*": "admin"}
+
+    def create_repo(
+        self,
+        org: str,
+        name: str,
+        files: dict[str, str | bytes] | None = None,
+        *,
+        default_branch: str = "main",
+        private: bool = False,
+        archived: bool = False,
+    ) -> Path:
+        """A bare repository with one commit holding ``files`` (a README when None)."""
+        files = {"README.md": f"# {name}\n"} if files is None else files
+        with self.lock:
+            repo = self.store.create_repo(org, name, files, default_branch)
+            repo.private, repo.archived = private, archived
+            return repo.path
+
+    def clone_url(self, org: str, repo: str) -> str:
+        return self._repo(org, repo).path.as_uri()
+
+    def count(self, method: str, path_regex: str) -> int:
+        with self.lock:
+            matches = (re.fullmatch(path_regex, p) for m, p in self.requests if m == method.upper())
+            return sum(1 for found in matches if found)
+
+    def pulls(self, org: str, repo: str) -> list[dict[str, Any]]:
+        with self.lock:
+            found = self._repo(org, repo)
+            self.store.sync(found)
+            return [self.store.pull_json(found, p, None, full=True) for p in found.pulls.values()]
+
+    def merge(self, org: str, repo: str, number: int) -> None:
+        """Merge the PR's head into its base in the bare repository, as the merge button does."""
+        with self.lock:
+            found = self._repo(org, repo)
+            self.store.merge_pull(found, self.store.pull(found, number), None, {})
+
+    def close(self, org: str, repo: str, number: int) -> None:
+        """Close without merging, as a maintainer does."""
+        with self.lock:
+            self.store.pull(self._repo(org, repo), number).close()
+
+    def secrets(self, org: str, repo: str) -> dict[str, str]:
+        """Decrypted Actions secrets, by (upper-cased) name."""
+        with self.lock:
+            return {k: v.plaintext for k, v in self._repo(org, repo).secrets.items()}
+
+    def protection(self, org: str, repo: str, branch: str) -> dict[str, Any] | None:
+        """The branch protection PUT body as received."""
+        with self.lock:
+            return self._repo(org, repo).protection.get(branch)
+
+    def _repo(self, org: str, repo: str) -> Repo:
+        return self.store.orgs[org].repos[repo]
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # request handling -------------------------------------------------------------------------
+
+    def before(self, method: str, path: str) -> Fault | str | None:
+        """Log the request, sleep the latency; "drop", an injected Fault, or None."""
+        with self.lock:
+            self.requests.append((method, path))
+            route = self.route(self.unalias(path))
+            self.endpoints[f"{method} {route[1] if route else path}"] += 1
+            fault: Fault | str | None = None
+            for i, (m, rx) in enumerate(self.faults.drop):
+                if m.upper() in (method, "*") and re.search(rx, path):
+                    fault = self.faults.drop.pop(i) and "drop"
+                    break
+            for i, f in enumerate(self.faults.fail if fault is None else []):
+                if f.method.upper() in (method, "*") and re.search(f.path_regex, path):
+                    fault = self.faults.fail.pop(i)
+                    break
+            latency = self.faults.latency
+        time.sleep(latency)
+        return fault
+
+    def unalias(self, path: str) -> str:
+        """``/repositories/{id}/…`` and ``/organizations/{id}/…`` (Link URLs) by name."""
+        m = re.fullmatch(r"/repositories/(\d+)(/.*)?", path)
+        if m and (repo := self.store.find(int(m[1]))):
+            return f"/repos/{quote(repo.owner)}/{quote(repo.name)}{m[2] or ''}"
+        if m := re.fullmatch(r"/organizations/(\d+)(/.*)?", path):
+            org = next((o for o in self.store.orgs.values() if o.id == int(m[1])), None)
+            return f"/orgs/{quote(org.login)}{m[2] or ''}" if org else path
+        return path
+
+    @staticmethod
+    def route(path: str) -> tuple[str, str, list[str]] | None:
+        for name, template, rx in ROUTES:
+            if match := rx.fullmatch(path.rstrip("/") or "/"):
+                return name, template, [unquote(g) for g in match.groups()]
+        return None
+
+    def dispatch(self, method: str, path: str, query: str, headers: Any, body: bytes) -> Reply:
+        auth = str(headers.get("Authorization") or "")
+        scheme, _, token = auth.partition(" ")
+        with self.lock:
+            route, user = self.route(self.unalias(path)), self.store.tokens.get(token.strip())
+            try:
+                if route is None:
+                    raise ApiError(404, "Not Found")
+                try:
+                    payload = json.loads(body) if body else {}
+                except ValueError as error:
+                    raise ApiError(400, "Problems parsing JSON") from error
+                if route[0] == "access_token":
+                    return self.mint(int(route[2][0]), scheme, token)
+                if auth and (user is None or scheme.lower() not in ("token", "bearer")):
+                    raise ApiError(401, "Bad credentials")
+                self.rate_used[user.login if user else ""] += 1
+                q = dict(parse_qsl(query, keep_blank_values=True))
+                status, data, extra = self.api(Call(method, route[0], route[2], q, user, payload))
+            except ApiError as error:
+                status, data, extra = reply(error.status, error.payload())
+            limit, used = (5000 if user else 60), self.rate_used[user.login if user else ""]
+            extra |= {"X-RateLimit-Limit": str(limit), "X-RateLimit-Used": str(used)}
+            extra |= {"X-RateLimit-Remaining": str(max(0, limit - used))}
+            extra |= {"X-RateLimit-Reset": str(self.rate_reset), "X-RateLimit-Resource": "core"}
+            return status, data, extra
+
+    def api(self, c: Call) -> Reply:
+        """One API call, with the lock held; raises ApiError for 4xx answers."""
+        s, a, user = self.store, c.args, c.user
+        if c.method != "GET" and user is None:
+            raise ApiError(401, "Requires authentication")
+        match c.method, c.route:
+            case "GET", "user" if user:
+                return reply(200, s.owner_json(user.login))
+            case "GET", "users" if a[0] in s.users or a[0] in s.orgs:
+                return reply(200, s.owner_json(a[0]))
+            case "GET", "org":
+                url = f"{self.base_url}/orgs/{quote(s.org(a[0]).login)}"
+                return reply(200, s.owner_json(a[0]) | {"url": url, "repos_url": f"{url}/repos"})
+            case "GET", "org_repos":
+                org, by_name = s.org(a[0]), c.query.get("sort") == "full_name"
+                repos = sorted(org.repos.values(), key=lambda r: r.name if by_name else r.id)
+                if c.query.get("direction", "asc" if by_name else "desc") == "desc":
+                    repos.reverse()
+                items = [s.repo_json(r, user) for r in repos if s.level(user, r)]
+                return self.page(c.query, items, f"/organizations/{org.id}/repos")
+            case "POST", "org_repos" if user:
+                return reply(201, s.repo_json(s.create_org_repo(user, a[0], c.body), user))
+            case "POST", "graphql":
+                return self.graphql(user, c.body)
+            case _, ("user" | "users" | "org" | "org_repos" | "graphql"):
+                raise ApiError(404, "Not Found")
+        need = READ if c.method == "GET" else ADMIN if c.route in ADMIN_ROUTES else WRITE
+        if (c.method, c.route) == ("POST", "comments"):
+            need = READ  # anyone may comment on a public repository's pull requests
+        return self.repo_api(c, s.repo(user, a[0], a[1], need))
+
+    def repo_api(self, c: Call, repo: Repo) -> Reply:  # noqa: PLR0912 (a branch per route)
+        s, a, q, user, body = self.store, c.args[2:], c.query, c.user, c.body
+        pull = s.pull(repo, int(a[0])) if c.route in PULL_ROUTES else None
+        issue = f"/repositories/{repo.id}/issues/{pull.number if pull else 0}"
+        match c.method, c.route:
+            case "GET", "repo":
+                org = {"organization": s.owner_json(repo.owner)}
+                return reply(200, s.repo_json(repo, user) | org)
+            case "GET", "contents":
+                return reply(200, s.contents(repo, a[0] if a else "", q.get("ref")))
+            case "GET", "ref" | "refs":
+                name = "refs/" + (a[0] if a else "")
+                return reply(200, s.get_ref(repo, name, exact=c.route == "ref"))
+            case "POST", "refs":
+                name, sha = str(body.get("ref")), str(body.get("sha"))
+                return reply(201, s.set_ref(repo, name, sha, create=True))
+            case "PATCH", "ref" | "refs" if a:
+                sha, force = str(body.get("sha")), bool(body.get("force"))
+                return reply(200, s.set_ref(repo, f"refs/{a[0]}", sha, force=force))
+            case "DELETE", "ref" | "refs" if a:
+                return reply(204, s.set_ref(repo, f"refs/{a[0]}", None))
+            case "GET", "branch":
+                return reply(200, s.branch_json(repo, a[0]))
+            case "GET" | "PUT" | "DELETE", "protection":
+                s.protect(repo, a[0], c.method, body)
+                deleted = c.method == "DELETE"
+                return reply(204) if deleted else reply(200, s.protection_json(repo, a[0]))
+            case "GET", "pulls":
+                items = [s.pull_json(repo, p, user, full=False) for p in s.list_pulls(repo, q)]
+                return self.page(q, items, f"/repositories/{repo.id}/pulls")
+            case "POST", "pulls" if user:
+                pull = s.create_pull(repo, user, body)
+                return reply(201, s.pull_json(repo, pull, user, full=True))
+            case "GET" | "PATCH", "pull" if pull:
+                if c.method == "PATCH":
+                    s.edit_pull(repo, pull, body)
+                return reply(200, s.pull_json(repo, pull, user, full=True))
+            case "GET", "merge" if pull:
+                return reply(204) if pull.merged_at else reply(404, {"message": "Not Found"})
+            case "PUT", "merge" if pull:
+                sha = s.merge_pull(repo, pull, user, body)
+                merged = {"merged": True, "message": "Pull Request successfully merged"}
+                return reply(200, {"sha": sha} | merged)
+            case "GET", "labels" if pull:
+                return self.page(q, [s.label_json(repo, n) for n in pull.labels], f"{issue}/labels")
+            case "POST" | "PUT" | "DELETE", "labels" | "label" if pull:
+                s.edit_labels(repo, pull, c.method, body, a[1] if c.route == "label" else None)
+                if (c.method, c.route) == ("DELETE", "labels"):
+                    return reply(204)
+                return reply(200, [s.label_json(repo, n) for n in pull.labels])
+            case "GET", "comments" if pull:
+                items = [s.comment_json(repo, pull, x) for x in pull.comments]
+                return self.page(q, items, f"{issue}/comments")
+            case "POST", "comments" if pull and user:
+                return reply(201, s.comment_json(repo, pull, s.comment(pull, user, body)))
+            case "GET", "public_key":
+                key = base64.b64encode(bytes(repo.key.public_key)).decode()
+                return reply(200, {"key_id": repo.key_id, "key": key})
+            case "PUT", "secret":
+                return reply(201 if s.put_secret(repo, a[0], body) else 204, {})
+            case "GET", "secret" if secret := repo.secrets.get(a[0].upper()):
+                times = {"created_at": secret.created_at, "updated_at": secret.updated_at}
+                return reply(200, {"name": a[0].upper()} | times)
+        raise ApiError(404, "Not Found")
+
+    def page(self, q: dict[str, str], items: list[Any], path: str) -> Reply:
+        """One page of ``items`` with a Link header as GitHub writes it (prev, next, last, first)."""
+        size = min(max(int(q["per_page"]) if q.get("per_page", "").isdigit() else 30, 1), 100)
+        number = max(int(q["page"]) if q.get("page", "").isdigit() else 1, 1)
+        last = max(1, -(-len(items) // size))
+        rels = [("prev", number - 1)] if number > 1 else []
+        rels += [("next", number + 1), ("last", last)] if number < last else []
+        rels += [("first", 1)] if number > 1 else []
+        kept = [(k, v) for k, v in q.items() if k != "page"]
+        url = f"{self.base_url}{path}?"
+        links = [f'<{url}{urlencode([*kept, ("page", n)])}>; rel="{rel}"' for rel, n in rels]
+        chunk = items[(number - 1) * size : number * size]
+        return reply(200, chunk, {"Link": ", ".join(links)} if links else {})
+
+    def graphql(self, user: User | None, body: dict[str, Any]) -> Reply:
+        """Aliased ``repository(owner:, name:) { object(expression:) { ... on Blob { text } } }``."""
+        if user is None:
+            raise ApiError(401, "This endpoint requires you to be authenticated.")
+        query, variables = str(body.get("query") or ""), body.get("variables") or {}
+
+        def args(text: str) -> dict[str, str]:
+            found = GQL_ARG.findall(text)
+            return {k: json.loads(lit) if lit else str(variables.get(var)) for k, lit, var in found}
+
+        data: dict[str, Any] = {}
+        errors: list[dict[str, Any]] = []
+        for match in GQL_REPO.finditer(query):
+            alias, where = match[1] or "repository", args(match[2])
+            depth, end = 1, match.end()
+            while depth and end < len(query):
+                depth, end = depth + {"{": 1, "}": -1}.get(query[end], 0), end + 1
+            try:
+                repo = self.store.repo(user, where.get("owner", ""), where.get("name", ""))
+            except ApiError:
+                data[alias] = None
+                full_name = f"{where.get('owner')}/{where.get('name')}"
+                message = f"Could not resolve to a Repository with the name '{full_name}'."
+                errors.append({"type": "NOT_FOUND", "path": [alias], "message": message})
+                continue
+            objects = GQL_OBJECT.finditer(query, match.end(), end)
+            paths = {o[1] or "object": args(o[2]).get("expression", "") for o in objects}
+            data[alias] = {key: self.store.blob_text(repo, path) for key, path in paths.items()}
+        if not data:
+            errors.append({"message": "the stand-in answers only repository { object } queries"})
+        return reply(200, {"data": data} | ({"errors": errors} if errors else {}))
+
+    def mint(self, installation_id: int, scheme: str, token: str) -> Reply:
+        """``POST /app/installations/{id}/access_tokens`` with ``Bearer <RS256 JWT>``."""
+        try:
+            claims = jwt.decode(token, options={"verify_signature": False})
+            app = self.store.apps.get(str(claims.get("iss")))
+            if app is None or scheme.lower() != "bearer":
+                raise ApiError(401, BAD_JWT)
+            if app.public_key:
+                unchecked: jwt.types.Options = {"verify_exp": False, "verify_iat": False}
+                jwt.decode(token, app.public_key, algorithms=["RS256"], options=unchecked)
+        except jwt.PyJWTError as error:
+            raise ApiError(401, BAD_JWT) from error
+        iat, exp, now = claims.get("iat"), claims.get("exp"), time.time()
+        if not isinstance(iat, int) or not isinstance(exp, int) or exp <= now:
+            raise ApiError(401, EXPIRED)
+        if exp - iat > 600 or iat > now + 60:
+            raise ApiError(401, "'Expiration time' claim ('exp') is too far in the future")
+        if installation_id not in app.installations:
+            raise ApiError(404, "Not Found")
+        token = f"ghs_{secrets.token_hex(18)}"
+        self.store.add_user(f"{app.slug}[bot]", token, app.installations[installation_id], "Bot")
+        expires = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        granted = {"contents": "write", "metadata": "read", "pull_requests": "write"}
+        answer = {"token": token, "expires_at": expires, "permissions": granted}
+        return reply(201, answer | {"repository_selection": "all"})
+
+
+def _make_handler(stand: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        wbufsize = 1 << 16  # one write per answer: no Nagle and delayed-ACK stalls
+        timeout = 120
+
+        def do_GET(self) -> None:
+            url = urlsplit(self.path)
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            fault = stand.before(self.command, url.path)
+            if fault == "drop":
+                self.close_connection = True
+                return
+            if not isinstance(fault, Fault) or fault.after:
+                try:
+                    answer = stand.dispatch(self.command, url.path, url.query, self.headers, body)
+                    status, data, headers = answer
+                except Exception as error:  # a stand-in bug: answer as a server error would
+                    status, data, headers = reply(500, {"message": repr(error)})
+            if isinstance(fault, Fault):
+                message = {"message": fault.message}
+                status, data, headers = reply(fault.status, message, fault.headers)
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@contextmanager
+def running_github(git_root: Path | None = None) -> Iterator[GitHubStandIn]:
+    """Serve an empty GitHub on 127.0.0.1 for the duration of the block; bare repositories live
+    under ``git_root`` (a temporary directory, removed afterwards, when None)."""
+    with tempfile.TemporaryDirectory(prefix="github-standin-") as tmp:
+        stand = GitHubStandIn(git_root or Path(tmp))
+        stand.start()
+        try:
+            yield stand
+        finally:
+            stand.stop()

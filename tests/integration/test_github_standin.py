@@ -1,0 +1,333 @@
+"""The GitHub stand-in is faithful: PyGithub 2.10 drives it, pushes are real git."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from github import (
+    Auth,
+    BadCredentialsException,
+    Github,
+    GithubException,
+    UnknownObjectException,
+)
+
+from tests.integration.conftest import git
+from tests.integration.github_standin import GitHubStandIn, running_github
+
+ORG, LOGIN, TOKEN = "pyodide-feedstocks", "smithy-bot", "bot-token"
+BRANCH = "smithy/numpy-2-abi"
+CONFIG = "pyodide-smithy.yml"
+
+
+@pytest.fixture
+def stand() -> Iterator[GitHubStandIn]:
+    with running_github() as github:
+        github.add_org(ORG)
+        github.add_user(LOGIN, TOKEN)
+        yield github
+
+
+def client(stand: GitHubStandIn, auth: Auth.Auth | None = None, per_page: int = 30) -> Github:
+    return Github(
+        auth=auth or Auth.Token(TOKEN),
+        base_url=stand.base_url,
+        per_page=per_page,
+        seconds_between_requests=0,
+        seconds_between_writes=0,
+        lazy=True,
+    )
+
+
+def push_branch(
+    stand: GitHubStandIn, tmp_path: Path, repo: str, branch: str, files: dict[str, str]
+) -> str:
+    """Clone the file:// remote, commit ``files`` on ``branch`` and push it with real git."""
+    work = Path(tempfile.mkdtemp(dir=tmp_path)) / repo
+    subprocess.run(["git", "clone", "-q", stand.clone_url(ORG, repo), str(work)], check=True)
+    git(work, "config", "user.name", "Bot")
+    git(work, "config", "user.email", "bot@example.invalid")
+    remote = git(work, "ls-remote", "origin", f"refs/heads/{branch}").split()
+    git(work, "checkout", "-q", "-B", branch, *remote[:1])
+    for name, text in files.items():
+        (work / name).write_text(text)
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", f"change {', '.join(files)}")
+    git(work, "push", "-q", "origin", f"HEAD:refs/heads/{branch}")
+    return git(work, "rev-parse", "HEAD").strip()
+
+
+def test_org_repos_paginate_without_completing_objects(stand: GitHubStandIn) -> None:
+    names = {f"pkg{i}-feedstock" for i in range(7)}
+    for name in names:
+        stand.create_repo(ORG, name, archived=name == "pkg3-feedstock")
+    repos = list(client(stand, per_page=3).get_organization(ORG).get_repos())
+    assert {r.name for r in repos} == names
+    assert {r.full_name for r in repos} == {f"{ORG}/{n}" for n in names}
+    assert [r.name for r in repos if r.archived] == ["pkg3-feedstock"]
+    assert all(r.default_branch == "main" and not r.private for r in repos)
+    assert all(r.url.startswith(stand.base_url) and r.owner.login == ORG for r in repos)
+    assert repos[0].clone_url == stand.clone_url(ORG, repos[0].name)
+    assert stand.count("GET", f"/orgs/{ORG}/repos") == 1
+    assert stand.count("GET", r"/organizations/\d+/repos") == 2  # the Link URLs, as GitHub's
+    assert len(stand.requests) == 3  # nothing lazily completed, no GET /orgs/{o}
+    assert client(stand, per_page=3).get_organization(ORG).get_repos().totalCount == 7
+
+
+def test_read_a_file_and_a_directory(stand: GitHubStandIn) -> None:
+    files: dict[str, str | bytes] = {CONFIG: "abi: 2025\n", "recipe/recipe.yaml": "name: numpy\n"}
+    stand.create_repo(ORG, "numpy-feedstock", files)
+    repo = client(stand).get_repo(f"{ORG}/numpy-feedstock")
+    found = repo.get_contents("recipe/recipe.yaml", ref="main")
+    assert not isinstance(found, list)
+    assert found.decoded_content == b"name: numpy\n"
+    assert (found.path, found.encoding) == ("recipe/recipe.yaml", "base64")
+    assert (
+        found.sha
+        == git(
+            stand.git_root / ORG / "numpy-feedstock.git", "rev-parse", "main:recipe/recipe.yaml"
+        ).strip()
+    )
+    listing = repo.get_contents("")
+    assert isinstance(listing, list)
+    assert sorted((c.name, c.type) for c in listing) == [(CONFIG, "file"), ("recipe", "dir")]
+    with pytest.raises(UnknownObjectException):
+        repo.get_contents("missing.yml")
+    with pytest.raises(UnknownObjectException):
+        client(stand).get_repo(f"{ORG}/no-such-feedstock").get_contents(CONFIG)
+
+
+def test_pull_request_lifecycle(stand: GitHubStandIn, tmp_path: Path) -> None:
+    bare = stand.create_repo(ORG, "numpy-feedstock", {"recipe.yaml": "abi: 1\n"})
+    pushed = push_branch(stand, tmp_path, "numpy-feedstock", BRANCH, {"recipe.yaml": "abi: 2\n"})
+    repo = client(stand).get_repo(f"{ORG}/numpy-feedstock")
+    pr = repo.create_pull(base="main", head=BRANCH, title="Rebuild for ABI 2", body="Why")
+    assert (pr.number, pr.head.sha, pr.merged) == (1, pushed, False)
+    assert pr.issue_url == f"{stand.base_url}/repos/{ORG}/numpy-feedstock/issues/1"
+    with pytest.raises(GithubException) as duplicate:
+        repo.create_pull(base="main", head=BRANCH, title="again", body="")
+    assert duplicate.value.status == 422
+    assert (
+        duplicate.value.data["errors"][0]["message"]
+        == f"A pull request already exists for {ORG}:{BRANCH}."
+    )
+    with pytest.raises(GithubException) as no_branch:
+        repo.create_pull(base="main", head="not-pushed", title="t", body="")
+    assert no_branch.value.status == 422
+
+    before = len(stand.requests)
+    (listed,) = repo.get_pulls(state="open", head=f"{ORG}:{BRANCH}")
+    assert (listed.number, listed.state, listed.title, listed.head.ref) == (
+        1,
+        "open",
+        "Rebuild for ABI 2",
+        BRANCH,
+    )
+    assert listed.html_url.endswith("/pull/1")
+    assert listed.url == pr.url
+    assert len(stand.requests) == before + 1  # the list item was complete
+    assert list(repo.get_pulls(state="open", head=f"{ORG}:other")) == []
+
+    pr.edit(title="Rebuild for ABI 2 (updated)", body="Why, again")
+    pr.add_to_labels("bot-rerun")
+    pr.set_labels("migration", "bot-rerun")
+    pr.remove_from_labels("migration")
+    assert [label["name"] for label in stand.pulls(ORG, "numpy-feedstock")[0]["labels"]] == [
+        "bot-rerun"
+    ]
+    assert [label.name for label in pr.get_labels()] == ["bot-rerun"]
+    comment = pr.create_issue_comment("Waiting for scipy")
+    assert comment.id > 0
+    assert [c.body for c in pr.get_issue_comments()] == ["Waiting for scipy"]
+
+    stand.close(ORG, "numpy-feedstock", 1)  # a maintainer closes it
+    assert repo.get_pull(1).state == "closed"
+    assert list(repo.get_pulls(state="open", head=f"{ORG}:{BRANCH}")) == []
+    assert [p.number for p in repo.get_pulls(state="closed", head=f"{ORG}:{BRANCH}")] == [1]
+    pr.edit(state="open")
+    assert repo.get_pull(1).state == "open"
+
+    again = push_branch(stand, tmp_path, "numpy-feedstock", BRANCH, {"extra.txt": "x\n"})
+    assert repo.get_pull(1).head.sha == again  # the PR follows its branch
+    assert not repo.get_pull(1).is_merged()
+    stand.merge(ORG, "numpy-feedstock", 1)
+    merged = repo.get_pull(1)
+    assert (merged.merged, merged.state, merged.is_merged()) == (True, "closed", True)
+    assert git(bare, "show", "main:recipe.yaml") == "abi: 2\n"
+    assert git(bare, "rev-parse", "main^2").strip() == again  # a real merge commit
+    assert merged.title == "Rebuild for ABI 2 (updated)"
+
+
+def test_a_post_that_fails_after_acting_is_retried_into_a_duplicate(
+    stand: GitHubStandIn, tmp_path: Path
+) -> None:
+    stand.create_repo(ORG, "numpy-feedstock")
+    push_branch(stand, tmp_path, "numpy-feedstock", BRANCH, {"x.txt": "x\n"})
+    stand.faults.add("POST", "/pulls$", 502, after=True)
+    repo = client(stand).get_repo(f"{ORG}/numpy-feedstock")
+    with pytest.raises(GithubException) as retried:
+        repo.create_pull(base="main", head=BRANCH, title="t", body="")
+    assert retried.value.status == 422  # PyGithub re-sent the POST; the first one had acted
+    assert stand.count("POST", f"/repos/{ORG}/numpy-feedstock/pulls") == 2
+    assert [p["number"] for p in stand.pulls(ORG, "numpy-feedstock")] == [1]
+
+
+def test_refs_are_the_bare_repository(stand: GitHubStandIn) -> None:
+    bare = stand.create_repo(ORG, "scipy-feedstock")
+    main = git(bare, "rev-parse", "main").strip()
+    repo = client(stand).get_repo(f"{ORG}/scipy-feedstock")
+    assert repo.get_git_ref("heads/main").object.sha == main
+    created = repo.create_git_ref("refs/heads/smithy/x", main)
+    assert git(bare, "rev-parse", "smithy/x").strip() == main
+    with pytest.raises(GithubException) as exists:
+        repo.create_git_ref("refs/heads/smithy/x", main)
+    assert exists.value.status == 422
+    assert repo.get_branch("smithy/x").commit.sha == main
+    created.delete()
+    assert "smithy/x" not in git(bare, "branch", "--list")
+    with pytest.raises(UnknownObjectException):
+        repo.get_git_ref("heads/smithy/x").object  # noqa: B018 (lazy: the access is the GET)
+
+
+def test_create_repo_protect_branch_and_set_secret(stand: GitHubStandIn, tmp_path: Path) -> None:
+    org = client(stand).get_organization(ORG)
+    repo = org.create_repo("scipy-feedstock")
+    assert (repo.full_name, repo.default_branch) == (f"{ORG}/scipy-feedstock", "main")
+    assert git(stand.git_root / ORG / "scipy-feedstock.git", "for-each-ref") == ""  # empty
+    with pytest.raises(GithubException) as taken:
+        org.create_repo("scipy-feedstock")
+    assert taken.value.status == 422
+    push_branch(stand, tmp_path, "scipy-feedstock", "main", {"README.md": "# scipy\n"})
+
+    branch = repo.get_branch("main")
+    branch.edit_protection(
+        strict=True, checks=["ci"], enforce_admins=True, required_approving_review_count=1
+    )
+    sent = stand.protection(ORG, "scipy-feedstock", "main")
+    assert sent is not None
+    assert len(sent) == 11  # every protection key, null where unset
+    assert sent["required_status_checks"] == {"strict": True, "checks": [{"context": "ci"}]}
+    protection = branch.get_protection()
+    assert protection.required_status_checks.contexts == ["ci"]
+    assert protection.enforce_admins is True
+    assert repo.get_branch("main").protected
+
+    repo.create_secret("ANACONDA_TOKEN", "s3cr3t-é")
+    assert stand.secrets(ORG, "scipy-feedstock") == {"ANACONDA_TOKEN": "s3cr3t-é"}
+    repo.create_secret("ANACONDA_TOKEN", "rotated")
+    assert stand.secrets(ORG, "scipy-feedstock") == {"ANACONDA_TOKEN": "rotated"}
+
+
+def rsa_pem() -> tuple[str, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private.decode(), public.decode()
+
+
+def test_app_installation_token(stand: GitHubStandIn) -> None:
+    private, public = rsa_pem()
+    stand.add_app(4242, 77, public_key_pem=public)
+    stand.create_repo(ORG, "numpy-feedstock", {CONFIG: "abi: 1\n"})
+    auth = Auth.AppAuth(4242, private).get_installation_auth(77)
+    gh = client(stand, auth=auth)
+    found = gh.get_repo(f"{ORG}/numpy-feedstock").get_contents(CONFIG)
+    assert not isinstance(found, list)
+    assert found.decoded_content == b"abi: 1\n"
+    gh.get_repo(f"{ORG}/numpy-feedstock").get_contents(CONFIG)
+    assert stand.count("POST", "/app/installations/77/access_tokens") == 1  # cached for an hour
+    assert gh.get_user().login == "pyodide-smithy[bot]"
+
+    wrong, _ = rsa_pem()
+    forged = client(stand, auth=Auth.AppAuth(4242, wrong).get_installation_auth(77))
+    with pytest.raises(GithubException) as refused:
+        forged.get_repo(f"{ORG}/numpy-feedstock").get_contents(CONFIG)
+    assert refused.value.status == 401
+    unknown = client(stand, auth=Auth.AppAuth(4242, private).get_installation_auth(78))
+    with pytest.raises(UnknownObjectException):
+        unknown.get_repo(f"{ORG}/numpy-feedstock").get_contents(CONFIG)
+
+
+def test_graphql_reads_configs_in_one_request(stand: GitHubStandIn) -> None:
+    stand.create_repo(ORG, "a-feedstock", {CONFIG: "abi: 1\n"})
+    stand.create_repo(ORG, "b-feedstock", {"README.md": "no config\n"})
+    block = 'f{i}: repository(owner: "{org}", name: "{name}") {{ object(expression: "HEAD:{path}") {{ ... on Blob {{ text }} }} }}'
+    names = ["a-feedstock", "b-feedstock"]
+    aliases = " ".join(block.format(i=i, org=ORG, name=n, path=CONFIG) for i, n in enumerate(names))
+    gh = client(stand)
+    _, data = gh.requester.graphql_query(f"query {{ {aliases} }}", {})
+    assert data == {"data": {"f0": {"object": {"text": "abi: 1\n"}}, "f1": {"object": None}}}
+    query = 'query($o: String!, $n: String!) { repository(owner: $o, name: $n) { object(expression: "HEAD:x") { ... on Blob { text } } } }'
+    with pytest.raises(UnknownObjectException):
+        gh.requester.graphql_query(query, {"o": ORG, "n": "missing"})
+    assert stand.count("POST", "/graphql") == 2
+
+
+def test_errors_faults_and_counting(stand: GitHubStandIn) -> None:
+    stand.create_repo(ORG, "numpy-feedstock", {CONFIG: "abi: 1\n"})
+    with pytest.raises(BadCredentialsException):
+        client(stand, auth=Auth.Token("wrong")).get_repo(f"{ORG}/numpy-feedstock").get_contents(
+            CONFIG
+        )
+    with pytest.raises(UnknownObjectException):
+        client(stand).get_repo(f"{ORG}/numpy-feedstock").get_pull(9).title  # noqa: B018
+
+    repo = client(stand).get_repo(f"{ORG}/numpy-feedstock")
+    path = f"/repos/{ORG}/numpy-feedstock/contents/{CONFIG}"
+    stand.faults.add("GET", "/contents/", 500)
+    repo.get_contents(CONFIG)
+    assert stand.count("GET", path) == 3  # the bad-credentials one, the 500 and its retry
+    stand.faults.rate_limit("GET", "/contents/", retry_after=0)  # secondary
+    stand.faults.rate_limit("GET", "/contents/", reset_in=-1)  # already reset: no real wait
+    repo.get_contents(CONFIG)
+    assert stand.count("GET", path) == 6
+    stand.faults.drop.append(("GET", "/contents/"))
+    repo.get_contents(CONFIG)
+    assert stand.count("GET", path) == 8
+    stand.faults.add("PATCH", "/git/refs?/", 502)
+    with pytest.raises(GithubException) as not_retried:
+        repo.get_git_ref("heads/main").edit(
+            git(stand.git_root / ORG / "numpy-feedstock.git", "rev-parse", "main").strip()
+        )
+    assert not_retried.value.status == 502
+    assert stand.endpoints["GET /repos/{o}/{r}/contents/{path*}"] == 8
+    assert stand.endpoints["PATCH /repos/{o}/{r}/git/ref/{ref*}"] == 1  # lazy GitRef: singular
+    assert stand.count("GET", r"/repos/[^/]+/[^/]+/pulls/\d+") == 1
+    assert not stand.faults.fail
+    assert not stand.faults.drop
+
+
+def test_permissions_and_archived_repositories(stand: GitHubStandIn, tmp_path: Path) -> None:
+    stand.create_repo(ORG, "numpy-feedstock")
+    stand.create_repo(ORG, "old-feedstock", archived=True)
+    push_branch(stand, tmp_path, "numpy-feedstock", BRANCH, {"x.txt": "x\n"})
+    stand.add_user("reader", "reader-token", permission={f"{ORG}/numpy-feedstock": "read"})
+    reader = client(stand, auth=Auth.Token("reader-token"))
+    repo = reader.get_repo(f"{ORG}/numpy-feedstock")
+    with pytest.raises(GithubException) as denied:
+        repo.create_pull(base="main", head=BRANCH, title="t", body="")
+    assert denied.value.status == 403
+    with pytest.raises(GithubException) as no_admin:
+        repo.create_secret("TOKEN", "x")
+    assert no_admin.value.status == 403
+    assert stand.secrets(ORG, "numpy-feedstock") == {}
+    archived = client(stand).get_repo(f"{ORG}/old-feedstock")
+    with pytest.raises(GithubException) as read_only:
+        archived.create_git_ref("refs/heads/x", "0" * 40)
+    assert read_only.value.status == 403
+    hidden = stand.create_repo(ORG, "secret-feedstock", private=True)
+    assert hidden.exists()
+    with pytest.raises(UnknownObjectException):  # private repositories 404 to outsiders
+        client(stand, auth=Auth.Token("reader-token")).get_repo(
+            f"{ORG}/secret-feedstock"
+        ).get_contents("README.md")
