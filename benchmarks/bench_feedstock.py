@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/bench_feedstock.py [--runs 15] [--json]
 
 Whole-process wall times of the installed ``pyodide-smithy`` command (median of ``--runs``
-after one warm-up run, with smithy's bytecode compiled as pip does for an installed wheel), and the 332 real recipes turned into feedstocks with ``run_init`` in a
-pool of as many processes as the machine has cores. Offline: the xbuildenv metadata is the
+after one warm-up run, with smithy's bytecode compiled as pip does for an installed wheel),
+and the 332 real recipes turned into feedstocks with ``run_init`` in a pool of as many
+processes as the machine has cores. Offline: the xbuildenv metadata is the
 copy in ../shared/data, the recipes are ../shared/data/pyodide-recipes.tar.gz.
 """
 
