@@ -11,6 +11,7 @@ import typer
 from smithy import __version__
 from smithy.cli.build_cmds import build, pyodide_test
 from smithy.cli.channel_cmds import channel_app, promote, review, upload
+from smithy.cli.github_cmds import register_github
 from smithy.cli.lock_cmd import lock
 from smithy.cli.options import MetadataOption, XBuildEnvOption
 
@@ -154,4 +155,5 @@ app.command()(upload)
 app.command()(review)
 app.command()(promote)
 app.command()(lock)
+app.command("register-github")(register_github)
 app.add_typer(channel_app)

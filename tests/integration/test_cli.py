@@ -39,7 +39,7 @@ def test_fast_help_is_what_typer_prints(update_golden: bool) -> None:
 
 
 def test_help_and_version_import_nothing_heavy() -> None:
-    for flag in ("--help", "--version", "init --help", "rerender --help"):
+    for flag in ("--help", "--version", "init --help", "rerender --help", "register-github --help"):
         code = (
             f"import sys; sys.argv = ['pyodide-smithy', *{flag!r}.split()]\n"
             "from smithy.cli import main\n"

@@ -1,0 +1,1 @@
+"""GitHub through PyGithub: one client factory, and registering feedstocks as repositories."""

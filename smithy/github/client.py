@@ -1,0 +1,140 @@
+"""The one place that builds the PyGithub client, and turns its exceptions into GitHubError.
+
+PyGithub is imported inside functions only, so ``pyodide-smithy --help`` never loads it.
+Tokens are never printed: messages carry GitHub's status and message, scrubbed of secrets.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from smithy.errors import SmithyError
+
+if TYPE_CHECKING:
+    from github import Auth, Github
+
+API_URL_ENV = "PYODIDE_SMITHY_GITHUB_API_URL"
+TOKEN_ENV = "GITHUB_TOKEN"  # noqa: S105 - the variable's name, not a token
+APP_ID_ENV = "PYODIDE_SMITHY_GITHUB_APP_ID"
+APP_KEY_ENV = "PYODIDE_SMITHY_GITHUB_APP_KEY"
+INSTALLATION_ENV = "PYODIDE_SMITHY_GITHUB_INSTALLATION_ID"
+THROTTLE_ENV = "PYODIDE_SMITHY_GITHUB_THROTTLE"
+DEFAULT_API_URL = "https://api.github.com"
+
+
+class GitHubError(SmithyError):
+    """GitHub refused a request, could not be reached, or holds something we will not touch."""
+
+    exit_code = 18
+
+
+@dataclass(frozen=True)
+class GitHubClient:
+    """A PyGithub client and the credentials behind it (for git over HTTPS)."""
+
+    github: Github
+    auth: Auth.Token | Auth.AppInstallationAuth
+    api_url: str
+
+    def token(self) -> str:
+        """The token git sends (an App installation's is minted, then cached, by PyGithub)."""
+        with github_errors("get an installation token", self):
+            return self.auth.token
+
+
+def make_client() -> GitHubClient:
+    """The client the environment describes (see the module's ``*_ENV`` names)."""
+    from github import Github
+
+    api_url = (os.environ.get(API_URL_ENV) or DEFAULT_API_URL).rstrip("/")
+    auth = _auth()
+    throttle = _throttle()
+    if throttle is None:  # real GitHub: PyGithub's defaults keep us clear of secondary limits
+        github = Github(auth=auth, base_url=api_url, lazy=True)
+    else:
+        github = Github(
+            auth=auth,
+            base_url=api_url,
+            lazy=True,
+            seconds_between_requests=throttle,
+            seconds_between_writes=throttle,
+        )
+    return GitHubClient(github, auth, api_url)
+
+
+def _auth() -> Auth.Token | Auth.AppInstallationAuth:
+    from github import Auth
+
+    if token := os.environ.get(TOKEN_ENV, "").strip():
+        return Auth.Token(token)
+    app_id = os.environ.get(APP_ID_ENV, "").strip()
+    key_path = os.environ.get(APP_KEY_ENV, "").strip()
+    installation = os.environ.get(INSTALLATION_ENV, "").strip()
+    if not (app_id and key_path and installation):
+        raise GitHubError(
+            f"no GitHub credentials: set ${TOKEN_ENV}, or ${APP_ID_ENV}, ${APP_KEY_ENV} "
+            f"(a PEM file) and ${INSTALLATION_ENV}"
+        )
+    if not installation.isdigit():
+        raise GitHubError(f"${INSTALLATION_ENV} must be a number", key=INSTALLATION_ENV)
+    try:
+        key = Path(key_path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise GitHubError(f"cannot read the App's private key: {exc.strerror}") from None
+    if "PRIVATE KEY" not in key:
+        raise GitHubError("the App's private key is not a PEM file", file=key_path)
+    return Auth.AppAuth(app_id, key).get_installation_auth(int(installation))
+
+
+def _throttle() -> float | None:
+    """Seconds between requests and writes from ``$PYODIDE_SMITHY_GITHUB_THROTTLE``."""
+    text = os.environ.get(THROTTLE_ENV, "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise GitHubError(f"${THROTTLE_ENV} must be a number of seconds, not {text!r}")
+    return value
+
+
+@contextmanager
+def github_errors(what: str, client: GitHubClient | None = None) -> Iterator[None]:
+    """GithubException (and transport failures) as GitHubError: status and GitHub's message."""
+    from github import GithubException
+    from requests import RequestException
+
+    try:
+        yield
+    except GithubException as exc:
+        data = exc.data if isinstance(exc.data, dict) else {}
+        message = str(data.get("message") or exc.message or "no message").splitlines()[0]
+        raise GitHubError(
+            _scrub(f"GitHub refused to {what}: {exc.status} {message}", client)
+        ) from None
+    except RequestException as exc:
+        reason = type(exc).__name__
+        raise GitHubError(_scrub(f"cannot reach GitHub to {what}: {reason}", client)) from None
+
+
+def _scrub(message: str, client: GitHubClient | None) -> str:
+    """``message`` without the environment's token (belt and braces: GitHub never echoes it)."""
+    secrets = [os.environ.get(TOKEN_ENV, "").strip()]
+    if client is not None and isinstance(client.auth, _token_class()):
+        secrets.append(client.auth.token)
+    for secret in filter(None, secrets):
+        message = message.replace(secret, "***")
+    return message
+
+
+def _token_class() -> type[Auth.Token]:
+    from github import Auth
+
+    return Auth.Token
