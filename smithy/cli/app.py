@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from smithy import __version__
+from smithy.cli.bot_cmds import bot_app
 from smithy.cli.build_cmds import build, pyodide_test
 from smithy.cli.channel_cmds import channel_app, promote, review, upload
 from smithy.cli.github_cmds import register_github
@@ -157,3 +158,4 @@ app.command()(promote)
 app.command()(lock)
 app.command("register-github")(register_github)
 app.add_typer(channel_app)
+app.add_typer(bot_app)

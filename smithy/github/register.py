@@ -146,7 +146,7 @@ def _sync(
 ) -> bool:
     """Push ``sha`` unless the remote branch already holds it; True when pushed. Refuses a
     repository whose branch holds history that is not this feedstock's."""
-    env = _auth_env(client, url)
+    env = git_auth_env(client, url)
     heads = local.git("ls-remote", url, f"refs/heads/{branch}", what="list the remote", env=env)
     if heads.strip():
         what = "fetch the repository's default branch"
@@ -180,7 +180,7 @@ def _is_ancestor(local: LocalRepo, ancestor: str, descendant: str) -> bool:
     return True
 
 
-def _auth_env(client: GitHubClient, url: str) -> dict[str, str]:
+def git_auth_env(client: GitHubClient, url: str) -> dict[str, str]:
     """For http(s) remotes, the token as an ``http.extraheader`` passed through git's
     environment: never in the URL, the command line (``ps``) or any output."""
     if not url.startswith(("https://", "http://")):

@@ -1,7 +1,7 @@
 """An Anaconda.org emulator on 127.0.0.1: the API, S3-style storage and the PyPI index.
 
 Layout under one port: ``/api/...`` (api_url), ``/storage`` (the stage answers' post_url) and
-``/pypi/{owner}/[label/{label}/]simple/...`` (index_url). See /work/shared/ANACONDA_API.md.
+``/pypi/{owner}/[label/{label}/]simple/...`` (index_url). See ../shared/ANACONDA_API.md.
 """
 
 from __future__ import annotations

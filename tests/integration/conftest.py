@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from smithy.pyodide_runtime import PyodideRuntime, install_runtime
 from tests.conftest import ROOT
+from tests.integration.github_standin import GitHubStandIn
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -56,6 +58,28 @@ def shared_test_runtime(pyodide_runtime: PyodideRuntime, monkeypatch: pytest.Mon
 
     monkeypatch.setenv(RUNTIME_DIR_ENV, str(pyodide_runtime.root))
     monkeypatch.setenv(RUNNER_DIR_ENV, str(ROOT / ".cache" / "test-runner"))
+
+
+GITHUB_ORG, GITHUB_LOGIN, GITHUB_TOKEN = (
+    "pyodide-feedstocks",
+    "smithy-bot",
+    "ghp_bot-token-never-shown",
+)
+
+
+@pytest.fixture
+def stand(monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubStandIn]:
+    """The GitHub stand-in with one org and the bot's user; the client points at it."""
+    from tests.integration.github_standin import running_github
+
+    with running_github() as github:
+        github.add_org(GITHUB_ORG)
+        github.add_user(GITHUB_LOGIN, GITHUB_TOKEN)
+        monkeypatch.setenv("PYODIDE_SMITHY_GITHUB_API_URL", github.base_url)
+        monkeypatch.setenv("PYODIDE_SMITHY_GITHUB_THROTTLE", "0")
+        monkeypatch.setenv("GITHUB_TOKEN", GITHUB_TOKEN)
+        monkeypatch.delenv("ANACONDA_API_TOKEN", raising=False)
+        yield github
 
 
 def git(repo: Path, *args: str) -> str:

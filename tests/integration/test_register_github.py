@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,24 +15,12 @@ from smithy.feedstock.init import run_init
 from smithy.github.client import GitHubError
 from smithy.github.register import run_register
 from tests.helpers import PURE_SDIST, write_recipe
-from tests.integration.conftest import git
-from tests.integration.github_standin import GitHubStandIn, running_github
+from tests.integration.conftest import GITHUB_LOGIN, GITHUB_ORG, GITHUB_TOKEN, git
+from tests.integration.github_standin import GitHubStandIn
 
-ORG, LOGIN, TOKEN = "pyodide-feedstocks", "smithy-bot", "ghp_bot-token-never-shown"
+ORG, LOGIN, TOKEN = GITHUB_ORG, GITHUB_LOGIN, GITHUB_TOKEN
 NAME = "example-pkg-feedstock"
 UPLOAD = "anaconda-upload-token-never-shown"
-
-
-@pytest.fixture
-def stand(monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubStandIn]:
-    with running_github() as github:
-        github.add_org(ORG)
-        github.add_user(LOGIN, TOKEN)
-        monkeypatch.setenv("PYODIDE_SMITHY_GITHUB_API_URL", github.base_url)
-        monkeypatch.setenv("PYODIDE_SMITHY_GITHUB_THROTTLE", "0")
-        monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-        monkeypatch.delenv("ANACONDA_API_TOKEN", raising=False)
-        yield github
 
 
 @pytest.fixture
@@ -217,11 +204,11 @@ def test_the_command_never_prints_tokens(
 
 def test_https_pushes_carry_the_token_in_git_config_environment(stand: GitHubStandIn) -> None:
     from smithy.github.client import make_client
-    from smithy.github.register import _auth_env
+    from smithy.github.register import git_auth_env
 
     client = make_client()
-    assert _auth_env(client, "file:///r.git") == {}
-    env = _auth_env(client, "https://github.com/o/r.git")
+    assert git_auth_env(client, "file:///r.git") == {}
+    env = git_auth_env(client, "https://github.com/o/r.git")
     key = env["GIT_CONFIG_COUNT"]
     assert env[f"GIT_CONFIG_KEY_{int(key) - 1}"] == "http.extraheader"
     basic = base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()

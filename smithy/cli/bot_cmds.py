@@ -1,0 +1,95 @@
+"""``bot``: the migration bot that keeps an org's feedstocks on the newest xbuildenv."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+bot_app = typer.Typer(
+    name="bot",
+    help="The migration bot: re-render the org's feedstocks for new xbuildenvs.",
+    no_args_is_help=True,
+)
+
+
+@bot_app.command("run")
+def bot_run(
+    *,
+    org: Annotated[str, typer.Option("--org", help="The GitHub organization of the feedstocks.")],
+    xbuildenv: Annotated[
+        str | None,
+        typer.Option(
+            "--xbuildenv",
+            help="Migrate to this xbuildenv version, or 'latest' (default: the newest stable "
+            "release; pre-releases for feedstocks that opted in).",
+            show_default=False,
+        ),
+    ] = None,
+    metadata: Annotated[
+        str | None,
+        typer.Option(
+            "--xbuildenv-metadata",
+            metavar="URL|FILE",
+            help="Pyodide's xbuildenv metadata (default: Pyodide's published file).",
+            show_default=False,
+        ),
+    ] = None,
+    channel: Annotated[
+        str | None,
+        typer.Option(
+            "--channel",
+            help="Where wheels are published, for ABI migrations (default: anaconda://pyodide).",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Change nothing: report what would be done.")
+    ] = False,
+    max_prs: Annotated[
+        int | None,
+        typer.Option("--max-prs", min=0, help="Open at most N pull requests.", show_default=False),
+    ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            metavar="I/N",
+            help="Only the feedstocks whose stable hash mod N is I.",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> int:
+    """Plan the migration of every feedstock of ORG and open (or refresh) its pull requests.
+
+    GitHub credentials as for register-github. Exit 1 when an action failed for a feedstock
+    (the others still ran; a re-run picks up where it stopped).
+    """
+    from smithy.bot.run import parse_shard, run_bot
+    from smithy.errors import UsageError
+
+    if not org.strip():
+        raise UsageError("pass the organization with --org", key="--org")
+    result = run_bot(
+        org.strip(),
+        xbuildenv=xbuildenv,
+        metadata=metadata,
+        channel=channel,
+        dry_run=dry_run,
+        max_prs=max_prs,
+        shard=parse_shard(shard),
+    )
+    failed = any(a.action == "failed" for a in result.actions)
+    if as_json:
+        print(json.dumps(result.to_json(), indent=2))
+        return 1 if failed else 0
+    actions = {a.feedstock: a for a in result.actions}
+    for d in result.decisions:
+        line = f"{d.feedstock}\t{d.state}\t{d.reason}"
+        if (action := actions.get(d.feedstock)) is not None:
+            extra = f" #{action.pull}" if action.pull else ""
+            line += f"\t[{action.action}{extra}]"
+        print(line)
+    return 1 if failed else 0

@@ -1,0 +1,226 @@
+"""``bot run`` against the GitHub stand-in: bare git repositories as the feedstocks' remotes."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from pathlib import Path
+
+from smithy.bot.plan import RERUN_LABEL, State
+from smithy.bot.run import BotResult, run_bot
+from smithy.channel.local import LocalChannel
+from smithy.channel.model import Provenance
+from smithy.channel.wheel import read_wheel
+from smithy.feedstock.init import run_init
+from tests.conftest import METADATA as SHARED_METADATA
+from tests.helpers import PURE_SDIST, write_recipe
+from tests.integration.conftest import GITHUB_LOGIN, GITHUB_ORG, GITHUB_TOKEN
+from tests.integration.github_standin import GitHubStandIn
+from tests.wheels import make_wheel
+
+ORG, LOGIN, TOKEN = GITHUB_ORG, GITHUB_LOGIN, GITHUB_TOKEN
+METADATA = str(SHARED_METADATA)
+STABLE_BRANCH = "pyodide-smithy/xbuildenv-314.0.5"
+PRE_BRANCH = "pyodide-smithy/xbuildenv-315.0.0a2"
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def recipe(name: str, run: tuple[str, ...]) -> str:
+    text = PURE_SDIST.replace("example-pkg", name).replace("example_pkg", name.replace("-", "_"))
+    reqs = "".join(f"    - {r}\n" for r in run)
+    return text.replace("  run:\n    - six\n", f"  run:\n{reqs}")
+
+
+def add_feedstock(
+    stand: GitHubStandIn,
+    tmp: Path,
+    name: str,
+    run: tuple[str, ...] = ("six",),
+    *,
+    migrations: bool = True,
+    prereleases: bool = False,
+) -> str:
+    """``<name>-feedstock`` pinned to 314.0.4, pushed into the stand-in; its repository name."""
+    folder = write_recipe(tmp / "src" / name, recipe(name, run))
+    root = run_init(str(folder), output=tmp / f"{name}-feedstock", xbuildenv="314.0.4",
+                    metadata=METADATA).feedstock  # fmt: skip
+    config = root / "pyodide-smithy.yml"
+    text = config.read_text()
+    if not migrations:
+        text = text.replace("migrations: true", "migrations: false")
+    if prereleases:
+        text = text.replace("prereleases: false", "prereleases: true")
+    if text != config.read_text():
+        config.write_text(text)
+        git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "settings")
+    repo = f"{name}-feedstock"
+    bare = stand.create_repo(ORG, repo)
+    git(root, "push", "-q", "--force", str(bare), "HEAD:refs/heads/main")
+    return repo
+
+
+def tip_config(stand: GitHubStandIn, repo: str, branch: str) -> str:
+    bare = stand.git_root / ORG / f"{repo}.git"
+    return git(bare, "show", f"{branch}:pyodide-smithy.yml")
+
+
+def run(**kw: object) -> BotResult:
+    return run_bot(ORG, metadata=METADATA, **kw)  # type: ignore[arg-type]
+
+
+def states(result: BotResult) -> dict[str, State]:
+    return {d.feedstock: d.state for d in result.decisions}
+
+
+def pushes(stand: GitHubStandIn) -> list[str]:
+    return [
+        git(stand.git_root / ORG / f"{r}.git", "for-each-ref", "--format=%(objectname)")
+        for r in sorted(stand.store.orgs[ORG].repos)
+    ]
+
+
+def test_non_abi_bump_opens_one_pr_each_and_a_rerun_changes_nothing(
+    stand: GitHubStandIn, tmp_path: Path
+) -> None:
+    repos = [
+        add_feedstock(stand, tmp_path, "alpha-pkg"),
+        add_feedstock(stand, tmp_path, "beta-pkg", ("alpha-pkg", "six")),
+    ]
+    stand.create_repo(ORG, "not-a-feedstock")
+    stand.create_repo(ORG, "old-feedstock", {"pyodide-smithy.yml": "x"}, archived=True)
+    stand.endpoints.clear()
+    result = run(xbuildenv="314.0.5")
+    assert stand.endpoints["POST /graphql"] == 1  # one query reads every feedstock
+    assert stand.endpoints["GET /repos/{o}/{r}"] == 0  # nothing listed is completed
+    assert states(result) == dict.fromkeys(repos, State.READY)
+    assert {a.action for a in result.actions} == {"opened"}
+    for repo in repos:
+        pulls = stand.pulls(ORG, repo)
+        assert len(pulls) == 1
+        assert pulls[0]["head"]["ref"] == STABLE_BRANCH
+        assert pulls[0]["title"] == "MNT: Re-render for xbuildenv 314.0.5"
+        assert "ABI does not change" in pulls[0]["body"]
+        assert 'xbuildenv: "314.0.5"' in tip_config(stand, repo, STABLE_BRANCH)
+    posts, refs = stand.count("POST", r".*/pulls"), pushes(stand)
+    again = run(xbuildenv="314.0.5")
+    assert states(again) == dict.fromkeys(repos, State.PR_OPEN)
+    assert {a.action for a in again.actions} == {"unchanged"}
+    assert stand.count("POST", r".*/pulls") == posts
+    assert pushes(stand) == refs
+    assert all(len(stand.pulls(ORG, r)) == 1 for r in repos)
+
+
+def test_closed_pr_is_declined_until_labelled_then_reopened(
+    stand: GitHubStandIn, tmp_path: Path
+) -> None:
+    repo = add_feedstock(stand, tmp_path, "alpha-pkg")
+    run(xbuildenv="314.0.5")
+    number = stand.pulls(ORG, repo)[0]["number"]
+    stand.close(ORG, repo, number)
+    declined = run(xbuildenv="314.0.5")
+    assert states(declined) == {repo: State.DECLINED}
+    assert declined.actions == []
+    with stand.lock:  # as a maintainer labels it
+        found = stand.store.orgs[ORG].repos[repo]
+        stand.store.edit_labels(found, stand.store.pull(found, number), "POST", [RERUN_LABEL], None)
+    rerun = run(xbuildenv="314.0.5")
+    assert [a.action for a in rerun.actions] == ["reopened"]
+    (only,) = stand.pulls(ORG, repo)
+    assert (only["number"], only["state"]) == (number, "open")
+    assert RERUN_LABEL not in [label["name"] for label in only["labels"]]
+
+
+def test_opted_out_feedstock_gets_no_pr(stand: GitHubStandIn, tmp_path: Path) -> None:
+    repo = add_feedstock(stand, tmp_path, "alpha-pkg", migrations=False)
+    result = run(xbuildenv="314.0.5")
+    assert states(result) == {repo: State.DECLINED}
+    assert stand.pulls(ORG, repo) == []
+
+
+def test_abi_bump_waits_for_dependency_wheels(stand: GitHubStandIn, tmp_path: Path) -> None:
+    channel_dir = tmp_path / "channel"
+    channel_dir.mkdir()
+    alpha = add_feedstock(stand, tmp_path, "alpha-pkg", prereleases=True)
+    beta = add_feedstock(stand, tmp_path, "beta-pkg", ("alpha-pkg",), prereleases=True)
+    first = run(channel=str(channel_dir))
+    assert states(first) == {alpha: State.READY, beta: State.AWAITING_DEPENDENCIES}
+    (waiting,) = [d for d in first.decisions if d.feedstock == beta]
+    assert waiting.waiting_on == (alpha,)
+    assert alpha in waiting.reason
+    assert stand.pulls(ORG, beta) == []
+    assert stand.pulls(ORG, alpha)[0]["head"]["ref"] == PRE_BRANCH
+    assert "ABI changes" in stand.pulls(ORG, alpha)[0]["body"]
+
+    tag = "cp315-cp315-pyemscripten_2027_0_wasm32"
+    wheel = read_wheel(make_wheel(tmp_path / "wheels", "alpha-pkg", "1.2.3", tag=tag))
+    LocalChannel(channel_dir).put(
+        wheel, labels=("main",), provenance=Provenance(sha256=wheel.sha256)
+    )
+    second = run(channel=str(channel_dir))
+    assert states(second)[beta] == State.READY
+    (pull,) = stand.pulls(ORG, beta)
+    assert pull["head"]["ref"] == PRE_BRANCH
+    assert 'xbuildenv: "315.0.0a2"' in tip_config(stand, beta, PRE_BRANCH)
+
+
+def test_dry_run_changes_nothing(stand: GitHubStandIn, tmp_path: Path) -> None:
+    repo = add_feedstock(stand, tmp_path, "alpha-pkg")
+    refs = pushes(stand)
+    result = run(xbuildenv="314.0.5", dry_run=True)
+    assert states(result) == {repo: State.READY}
+    assert [a.action for a in result.actions] == ["would open"]
+    assert stand.pulls(ORG, repo) == []
+    assert pushes(stand) == refs
+    assert stand.count("POST", r".*/pulls") == 0
+
+
+def test_two_runs_at_once_give_one_pr_each(stand: GitHubStandIn, tmp_path: Path) -> None:
+    repos = [add_feedstock(stand, tmp_path, n) for n in ("alpha-pkg", "beta-pkg", "gamma-pkg")]
+    results: list[BotResult] = []
+    errors: list[BaseException] = []
+
+    def go() -> None:
+        try:
+            results.append(run(xbuildenv="314.0.5"))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    actions = sorted(a.action for r in results for a in r.actions)
+    assert "failed" not in actions
+    assert actions.count("opened") == len(repos)  # the other run adopted or found it unchanged
+    for repo in repos:
+        open_pulls = [p for p in stand.pulls(ORG, repo) if p["state"] == "open"]
+        assert len(open_pulls) == 1, repo
+        assert 'xbuildenv: "314.0.5"' in tip_config(stand, repo, STABLE_BRANCH)
+
+
+def test_max_prs_and_the_command_line(stand: GitHubStandIn, tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from smithy.cli.bot_cmds import bot_app
+
+    app = typer.Typer()  # as app.py registers it
+    app.add_typer(bot_app)
+
+    repos = [add_feedstock(stand, tmp_path, n) for n in ("alpha-pkg", "beta-pkg")]
+    limited = run(xbuildenv="314.0.5", max_prs=1)
+    assert sorted(a.action for a in limited.actions) == ["opened", "skipped"]
+    args = ["bot", "run", "--org", ORG, "--xbuildenv", "314.0.5", "--xbuildenv-metadata", METADATA]
+    out = CliRunner().invoke(app, [*args, "--json"])
+    assert out.exit_code == 0, out.output
+    assert '"opened"' in out.output
+    text = CliRunner().invoke(app, args)
+    assert text.exit_code == 0, text.output
+    assert all(f"{r}\tpr-open" in text.output for r in repos)
+    assert stand.count("POST", r".*/pulls") == 2
