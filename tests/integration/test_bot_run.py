@@ -224,3 +224,18 @@ def test_max_prs_and_the_command_line(stand: GitHubStandIn, tmp_path: Path) -> N
     assert text.exit_code == 0, text.output
     assert all(f"{r}\tpr-open" in text.output for r in repos)
     assert stand.count("POST", r".*/pulls") == 2
+
+
+def test_a_pr_created_but_answered_with_an_error_is_adopted_not_duplicated(
+    stand: GitHubStandIn, tmp_path: Path
+) -> None:
+    """GitHub acted, then failed: PyGithub retries the POST, gets 422, and the bot adopts."""
+    repo = add_feedstock(stand, tmp_path, "alpha-pkg")
+    stand.faults.add("POST", r"/repos/.*/pulls$", 502, after=True)
+    result = run(xbuildenv="314.0.5")
+    (action,) = result.actions
+    assert action.action == "adopted", action
+    assert len(stand.pulls(ORG, repo)) == 1
+    again = run(xbuildenv="314.0.5")
+    assert states(again) == {repo: State.PR_OPEN}
+    assert len(stand.pulls(ORG, repo)) == 1
