@@ -87,6 +87,15 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     return i, n
 
 
+def _behind(pinned: str, target: XBuildEnv) -> bool:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(pinned) < Version(target.version)
+    except InvalidVersion:
+        return True
+
+
 def run_bot(
     org: str,
     *,
@@ -110,7 +119,10 @@ def run_bot(
     by_name = {v.feedstock.name: v for v in views}
     targets = {v.feedstock.name: target_for(v.feedstock, stable, newest) for v in views}
     branches = {name: branch_for(t) for name, t in targets.items()}
-    pulls = pulls_for(client, org, views, branches)
+    # Only a feedstock behind its target can have a migration PR that matters: a no-op run over
+    # an up-to-date org costs the repository listing and the GraphQL reads, nothing per feedstock.
+    behind = [v for v in views if _behind(v.feedstock.xbuildenv, targets[v.feedstock.name])]
+    pulls = pulls_for(client, org, behind, branches)
     current = {n: env for n, v in by_name.items() if (env := _known(catalog, v))}
     stocks = [v.feedstock for v in views]
 

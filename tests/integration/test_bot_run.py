@@ -239,3 +239,13 @@ def test_a_pr_created_but_answered_with_an_error_is_adopted_not_duplicated(
     again = run(xbuildenv="314.0.5")
     assert states(again) == {repo: State.PR_OPEN}
     assert len(stand.pulls(ORG, repo)) == 1
+
+
+def test_a_no_op_run_costs_no_request_per_feedstock(stand: GitHubStandIn, tmp_path: Path) -> None:
+    repos = [add_feedstock(stand, tmp_path, f"pkg{i}") for i in range(3)]
+    stand.endpoints.clear()
+    result = run(xbuildenv="314.0.4")  # what they already pin
+    assert states(result) == dict.fromkeys(repos, State.UP_TO_DATE)
+    assert not result.actions
+    assert stand.endpoints["GET /repos/{o}/{r}/pulls"] == 0
+    assert sum(stand.endpoints.values()) <= 2  # the listing and one GraphQL query
