@@ -203,7 +203,7 @@ def install_runtime(dest: Path, *, npm_version: str = DEFAULT_NPM_VERSION) -> Py
         manifest = dest / "package.json"
         if not manifest.exists():
             manifest.write_text('{"name": "pyodide-smithy-runtime", "private": true}\n')
-        _call(
+        call(
             [
                 npm,
                 "install",
@@ -228,7 +228,7 @@ def install_runtime(dest: Path, *, npm_version: str = DEFAULT_NPM_VERSION) -> Py
     if not wheel.is_file():
         if importlib.util.find_spec("pip") is None:
             raise PyodideRuntimeError(f"pip is missing from {sys.executable}: install pip")
-        _call(
+        call(
             pip_download_command(sys.executable, python, wheels, [f"micropip=={micropip_version}"]),
             cwd=dest,
             what=f"pip download micropip=={micropip_version}",
@@ -276,9 +276,20 @@ def _require(tool: str, what: str) -> str:
     return path
 
 
-def _call(args: list[str], *, cwd: Path, what: str) -> None:
+def call(
+    args: list[str],
+    *,
+    cwd: Path,
+    what: str,
+    error: type[SmithyError] = PyodideRuntimeError,
+) -> None:
+    """Run a set-up command (npm, pip); a failure is one ``error`` line with its last word."""
     proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        lines = (proc.stderr or proc.stdout).strip().splitlines()
+        lines = [
+            line
+            for line in (proc.stderr or proc.stdout).strip().splitlines()
+            if not line.startswith("WARNING: Location")  # pip's noise about absent find-links
+        ]
         detail = lines[-1] if lines else f"exit code {proc.returncode}"
-        raise PyodideRuntimeError(f"{what} failed: {detail}", file=cwd)
+        raise error(f"{what} failed: {detail}", file=cwd)

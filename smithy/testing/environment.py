@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +26,7 @@ from pathlib import Path
 
 from smithy import console
 from smithy.paths import cache_dir
-from smithy.pyodide_runtime import PyodideRuntime, install_runtime, pip_download_command
+from smithy.pyodide_runtime import PyodideRuntime, call, install_runtime, pip_download_command
 from smithy.testing.report import PyodideTestError
 from smithy.xbuildenv import XBuildEnv
 
@@ -152,8 +151,8 @@ def _ensure_venv(runner: TestRunner) -> None:
         return
     shutil.rmtree(venv, ignore_errors=True)
     console.info(f"creating the test runner's environment ({', '.join(RUNNER_PINS)}) in {venv}")
-    _call([sys.executable, "-m", "venv", str(venv)], what="python -m venv", cwd=runner.root)
-    _call(
+    _run([sys.executable, "-m", "venv", str(venv)], what="python -m venv", cwd=runner.root)
+    _run(
         [str(runner.python), "-m", "pip", "install", *_PIP_QUIET, *RUNNER_PINS],
         what=f"pip install {' '.join(RUNNER_PINS)}",
         cwd=runner.root,
@@ -167,7 +166,7 @@ def _ensure_wheels(runner: TestRunner, python_short: str) -> None:
     if not missing:
         return
     console.info(f"downloading {', '.join(missing)} for Pyodide into {folder}")
-    _call(
+    _run(
         [*pip_download_command(str(runner.python), python_short, folder, missing), "--quiet"],
         what=f"pip download {' '.join(missing)}",
         cwd=runner.root,
@@ -202,13 +201,5 @@ def _locked(path: Path) -> Iterator[None]:
         yield
 
 
-def _call(args: list[str], *, what: str, cwd: Path) -> None:
-    proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        lines = [
-            line
-            for line in (proc.stderr or proc.stdout).strip().splitlines()
-            if not line.startswith("WARNING: Location")
-        ]
-        detail = lines[-1] if lines else f"exit code {proc.returncode}"
-        raise PyodideTestError(f"{what} failed: {detail}", file=cwd)
+def _run(args: list[str], *, what: str, cwd: Path) -> None:
+    call(args, cwd=cwd, what=what, error=PyodideTestError)
