@@ -88,7 +88,7 @@ class FeedstockConfig:
     )
     pure_python: bool = _opt(
         "pure-python",
-        "Build an sdist recipe with pip (PEP 517) and no Emscripten, because it holds no "
+        "Build an sdist recipe with pypa/build (PEP 517) and no Emscripten, because it holds no "
         "compiled code. Wheel recipes are detected by themselves.",
         False,
     )

@@ -186,7 +186,7 @@ def _kind(config: Any) -> BuildKind:
 
 
 def could_be_pure(config: Any) -> str | None:
-    """Why this recipe cannot be built as pure Python with pip (PEP 517); ``None`` if it can."""
+    """Why this recipe cannot be built as pure Python with pypa/build; ``None`` if it can."""
     if config.build.package_type != "package":
         return f"it builds a {config.build.package_type}"
     if config.source.path is not None:

@@ -13,7 +13,7 @@ class BuildKind(StrEnum):
 
     PURE_WHEEL = "pure-wheel"  # a py3-none-any wheel is the source: fetch and check
     PREBUILT_WHEEL = "prebuilt-wheel"  # an Emscripten wheel is the source: fetch and check
-    PURE_SDIST = "pure-sdist"  # an sdist declared pure-python: pip (PEP 517), no Emscripten
+    PURE_SDIST = "pure-sdist"  # an sdist declared pure-python: pypa/build (PEP 517), no Emscripten
     COMPILED = "compiled"  # pyodide-build with Emscripten
     SHARED_LIBRARY = "shared-library"  # pyodide-build, output is a zip of .so files
     STATIC_LIBRARY = "static-library"  # pyodide-build, output is an install prefix
