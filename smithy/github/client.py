@@ -120,8 +120,9 @@ def github_errors(what: str, client: GitHubClient | None = None) -> Iterator[Non
             _scrub(f"GitHub refused to {what}: {exc.status} {message}", client)
         ) from None
     except RequestException as exc:
-        reason = type(exc).__name__
-        raise GitHubError(_scrub(f"cannot reach GitHub to {what}: {reason}", client)) from None
+        from smithy.http import reason
+
+        raise GitHubError(_scrub(f"cannot reach GitHub to {what}: {reason(exc)}", client)) from None
 
 
 def _scrub(message: str, client: GitHubClient | None) -> str:
@@ -129,7 +130,8 @@ def _scrub(message: str, client: GitHubClient | None) -> str:
     secrets = [os.environ.get(TOKEN_ENV, "").strip()]
     if client is not None and isinstance(client.auth, _token_class()):
         secrets.append(client.auth.token)
-    for secret in filter(None, secrets):
+    # A string this short is no credential worth hiding, and replacing it would mangle words.
+    for secret in (s for s in secrets if len(s) >= 8):
         message = message.replace(secret, "***")
     return message
 
