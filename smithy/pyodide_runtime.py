@@ -18,6 +18,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,15 +175,19 @@ class PyodideRuntime:
         args = [node, "--input-type=module", "-e", _RUNNER, "--"]
         args += [str(self.package_dir), str(self.micropip_wheel)]
         try:
-            return subprocess.run(
-                args,
-                input=json.dumps(request),
-                capture_output=True,
-                text=True,
-                encoding="utf-8",
-                timeout=timeout,
-                check=False,
-            )
+            # Node's Pyodide caches wheels fetched over http under a path relative to the
+            # working directory ("http:/host/…"): give it a scratch folder, not the caller's.
+            with tempfile.TemporaryDirectory(prefix="pyodide-smithy-node-") as scratch:
+                return subprocess.run(
+                    args,
+                    input=json.dumps(request),
+                    capture_output=True,
+                    text=True,
+                    encoding="utf-8",
+                    timeout=timeout,
+                    check=False,
+                    cwd=scratch,
+                )
         except subprocess.TimeoutExpired as exc:
             raise PyodideRuntimeError(
                 f"the Pyodide script did not finish within {timeout:g} s", file=self.root

@@ -191,8 +191,13 @@ def http_channel(channel: Path) -> Iterator[str]:
 
 
 def test_pyodide_loads_dependencies_from_the_served_channel(
-    channel: Path, tmp_path: Path, private_runtime: PyodideRuntime, http_channel: str
+    channel: Path,
+    tmp_path: Path,
+    private_runtime: PyodideRuntime,
+    http_channel: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.chdir(tmp_path)
     out = tmp_path / "pyodide-lock.json"
     lock("top-pkg", "--channel", channel, "-o", out)
     script = LOAD.split("tests =", maxsplit=1)[0]
@@ -202,3 +207,4 @@ def test_pyodide_loads_dependencies_from_the_served_channel(
     assert run.returncode == 0, run.stderr
     assert "versions 1.0 2.0 0.1" in run.stdout
     assert f"loaded from {http_channel}/files/" in run.stderr
+    assert not (tmp_path / "http:").exists()  # Node's wheel cache stays out of our folder
