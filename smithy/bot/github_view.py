@@ -1,5 +1,5 @@
-"""What the bot reads of an org: its feedstocks (one GraphQL query per 100 repositories), the
-pull request on the migration's branch of each, and what a channel has published.
+"""What the bot reads of an org: its feedstocks with the pull requests on the migrations'
+branches (one GraphQL query per 100 repositories), and what a channel has published.
 
 PyGithub is imported inside functions only.
 """
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,7 @@ class FeedstockView:
 
     feedstock: Feedstock
     repo: Repo
+    pulls: Mapping[str, Pull] = field(default_factory=dict)  # branch -> its newest PR
 
 
 def list_repos(client: GitHubClient, org: str) -> list[Repo]:
@@ -57,41 +58,76 @@ def list_repos(client: GitHubClient, org: str) -> list[Repo]:
     return out
 
 
-def read_feedstocks(client: GitHubClient, org: str, repos: Iterable[Repo]) -> list[FeedstockView]:
-    """Feedstocks among ``repos``: those with a pyodide-smithy.yml on their default branch."""
+def read_feedstocks(
+    client: GitHubClient, org: str, repos: Iterable[Repo], branches: Sequence[str] = ()
+) -> list[FeedstockView]:
+    """Feedstocks among ``repos`` (those with a pyodide-smithy.yml on their default branch), each
+    with the newest pull request from each of ``branches``, in one query per 100 repositories."""
     found: list[FeedstockView] = []
     listed = list(repos)
     for start in range(0, len(listed), BATCH):
         batch = listed[start : start + BATCH]
-        texts = _read_batch(client, org, batch)
-        for repo, (config, meta) in zip(batch, texts, strict=True):
+        for repo, node in zip(batch, _read_batch(client, org, batch, branches), strict=True):
+            config, meta = _text(node.get("config")), _text(node.get("meta"))
             if config is None or meta is None:
                 continue
             stock = parse_feedstock(repo.name, config, meta)
-            if stock is not None:
-                found.append(FeedstockView(stock, repo))
+            if stock is None:
+                continue
+            pulls = {
+                branch: pull
+                for j, branch in enumerate(branches)
+                if (pull := _newest_pull(node.get(f"p{j}"), org)) is not None
+            }
+            found.append(FeedstockView(stock, repo, pulls))
     return found
 
 
+# The newest few PRs from a branch name (a fork's branch of the same name is skipped by owner).
+_PULLS = (
+    "pullRequests(headRefName: {branch}, last: 3, orderBy: {{field: CREATED_AT, direction: ASC}}) "
+    "{{ nodes {{ number state url headRepositoryOwner {{ login }} "
+    "labels(first: 20) {{ nodes {{ name }} }} }} }}"
+)
+
+
 def _read_batch(
-    client: GitHubClient, org: str, batch: list[Repo]
-) -> list[tuple[str | None, str | None]]:
+    client: GitHubClient, org: str, batch: list[Repo], branches: Sequence[str]
+) -> list[dict[str, Any]]:
     blocks = []
     for i, repo in enumerate(batch):
+        pulls = " ".join(
+            f"p{j}: " + _PULLS.format(branch=json.dumps(b)) for j, b in enumerate(branches)
+        )
         blocks.append(
             f"r{i}: repository(owner: {json.dumps(org)}, name: {json.dumps(repo.name)}) {{ "
             f'config: object(expression: "HEAD:{CONFIG_FILE}") {{ ... on Blob {{ text }} }} '
-            f'meta: object(expression: "HEAD:{META_FILE}") {{ ... on Blob {{ text }} }} }}'
+            f'meta: object(expression: "HEAD:{META_FILE}") {{ ... on Blob {{ text }} }} '
+            f"{pulls} }}"
         )
     query = "query { " + " ".join(blocks) + " }"
     with github_errors(f"read the feedstocks of {org}", client):
         _, answer = client.github.requester.graphql_query(query, {})
     data = answer.get("data") or {}
-    out: list[tuple[str | None, str | None]] = []
-    for i in range(len(batch)):
-        node = data.get(f"r{i}") or {}
-        out.append((_text(node.get("config")), _text(node.get("meta"))))
-    return out
+    return [data.get(f"r{i}") or {} for i in range(len(batch))]
+
+
+def _newest_pull(connection: Any, org: str) -> Pull | None:
+    nodes = connection.get("nodes") if isinstance(connection, dict) else None
+    for node in reversed(nodes or []):
+        owner = (node.get("headRepositoryOwner") or {}).get("login", "")
+        if str(owner).lower() != org.lower():
+            continue
+        state = str(node.get("state", ""))
+        labels = (node.get("labels") or {}).get("nodes") or []
+        return Pull(
+            number=int(node["number"]),
+            open=state == "OPEN",
+            merged=state == "MERGED",
+            labels=tuple(str(label["name"]) for label in labels),
+            url=str(node.get("url") or ""),
+        )
+    return None
 
 
 def _text(obj: Any) -> str | None:
@@ -135,21 +171,6 @@ def parse_feedstock(name: str, config_text: str, meta_text: str) -> Feedstock | 
     )
 
 
-def find_pull(client: GitHubClient, org: str, repo: str, branch: str) -> Pull | None:
-    """The newest pull request (open or closed) from ``branch`` of ``org/repo``."""
-    with github_errors(f"list the pull requests of {org}/{repo}", client):
-        gh_repo = client.github.get_repo(f"{org}/{repo}")
-        for pr in gh_repo.get_pulls(state="all", head=f"{org}:{branch}"):
-            return Pull(
-                number=pr.number,
-                open=pr.state == "open",
-                merged=pr.merged_at is not None,
-                labels=tuple(label.name for label in pr.labels),
-                url=pr.html_url or "",
-            )
-    return None
-
-
 def published_abis(channel: Channel, packages: Iterable[str]) -> dict[str, frozenset[str]]:
     """Normalised package name -> ABIs of its ``main`` files ("any" for pure wheels)."""
     from smithy.recipe.model import normalize
@@ -176,14 +197,3 @@ def platform_abis(filename: str) -> set[str]:
         elif m := _PLATFORM.match(tag):
             out.add(m[1])
     return out
-
-
-def pulls_for(
-    client: GitHubClient, org: str, views: Iterable[FeedstockView], branches: Mapping[str, str]
-) -> dict[str, Pull | None]:
-    """Each feedstock's pull request on its migration's branch (``branches``: name -> branch)."""
-    return {
-        v.feedstock.name: find_pull(client, org, v.repo.name, branches[v.feedstock.name])
-        for v in views
-        if v.feedstock.name in branches
-    }

@@ -16,7 +16,6 @@ from smithy.bot.github_view import (
     FeedstockView,
     list_repos,
     published_abis,
-    pulls_for,
     read_feedstocks,
 )
 from smithy.bot.plan import RERUN_LABEL, Decision, State, branch_for, plan, shard_of, target_for
@@ -87,15 +86,6 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     return i, n
 
 
-def _behind(pinned: str, target: XBuildEnv) -> bool:
-    from packaging.version import InvalidVersion, Version
-
-    try:
-        return Version(pinned) < Version(target.version)
-    except InvalidVersion:
-        return True
-
-
 def run_bot(
     org: str,
     *,
@@ -115,14 +105,11 @@ def run_bot(
     else:
         stable = newest = catalog.get(xbuildenv)
     client = make_client()
-    views = read_feedstocks(client, org, list_repos(client, org))
+    branches = list(dict.fromkeys(branch_for(t) for t in (stable, newest)))
+    views = read_feedstocks(client, org, list_repos(client, org), branches)
     by_name = {v.feedstock.name: v for v in views}
     targets = {v.feedstock.name: target_for(v.feedstock, stable, newest) for v in views}
-    branches = {name: branch_for(t) for name, t in targets.items()}
-    # Only a feedstock behind its target can have a migration PR that matters: a no-op run over
-    # an up-to-date org costs the repository listing and the GraphQL reads, nothing per feedstock.
-    behind = [v for v in views if _behind(v.feedstock.xbuildenv, targets[v.feedstock.name])]
-    pulls = pulls_for(client, org, behind, branches)
+    pulls = {n: v.pulls.get(branch_for(targets[n])) for n, v in by_name.items()}
     current = {n: env for n, v in by_name.items() if (env := _known(catalog, v))}
     stocks = [v.feedstock for v in views]
 

@@ -26,7 +26,17 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import jwt
 
-from tests.integration.github_store import ADMIN, READ, WRITE, ApiError, App, Repo, Store, User
+from tests.integration.github_store import (
+    ADMIN,
+    READ,
+    WRITE,
+    ApiError,
+    App,
+    Pull,
+    Repo,
+    Store,
+    User,
+)
 
 Reply = tuple[int, bytes, dict[str, str]]
 TEMPLATES = [
@@ -65,6 +75,8 @@ ADMIN_ROUTES = ("protection", "public_key", "secret")
 PULL_ROUTES = ("pull", "merge", "labels", "label", "comments")
 GQL_REPO = re.compile(r"(?:(\w+)\s*:\s*)?repository\s*\(([^)]*)\)\s*\{")
 GQL_OBJECT = re.compile(r"(?:(\w+)\s*:\s*)?object\s*\(([^)]*)\)")
+GQL_PULLS = re.compile(r"(?:(\w+)\s*:\s*)?pullRequests\s*\(([^)]*)\)")
+GQL_INT = re.compile(r"\b(first|last)\s*:\s*(\d+)")
 GQL_ARG = re.compile(r'(\w+)\s*:\s*(?:("(?:[^"\\]|\\.)*")|\$(\w+))')
 RATE_LIMITED = "API rate limit exceeded for user ID 1."
 SECONDARY = "You have exceeded a secondary rate limit. Please wait a few minutes and try again."
@@ -406,7 +418,10 @@ class GitHubStandIn:
         return reply(200, chunk, {"Link": ", ".join(links)} if links else {})
 
     def graphql(self, user: User | None, body: dict[str, Any]) -> Reply:
-        """Aliased ``repository(owner:, name:) { object(expression:) { ... on Blob { text } } }``."""
+        """Aliased ``repository(owner:, name:) { object(expression:) { ... on Blob { text } } }``
+        and ``pullRequests(headRefName:, first:|last:, orderBy: {field: CREATED_AT, direction:})
+        { nodes { number state url headRepositoryOwner { login } labels { nodes { name } } } }``
+        (those fields are answered whatever was asked)."""
         if user is None:
             raise ApiError(401, "This endpoint requires you to be authenticated.")
         query, variables = str(body.get("query") or ""), body.get("variables") or {}
@@ -433,9 +448,38 @@ class GitHubStandIn:
             objects = GQL_OBJECT.finditer(query, match.end(), end)
             paths = {o[1] or "object": args(o[2]).get("expression", "") for o in objects}
             data[alias] = {key: self.store.blob_text(repo, path) for key, path in paths.items()}
+            for found in GQL_PULLS.finditer(query, match.end(), end):
+                data[alias][found[1] or "pullRequests"] = self.graphql_pulls(repo, found[2], args)
         if not data:
             errors.append({"message": "the stand-in answers only repository { object } queries"})
         return reply(200, {"data": data} | ({"errors": errors} if errors else {}))
+
+    def graphql_pulls(self, repo: Repo, text: str, args: Any) -> dict[str, Any]:
+        self.store.sync(repo)
+        head = args(text).get("headRefName")
+        pulls = sorted(repo.pulls.values(), key=lambda p: p.number)
+        pulls = [p for p in pulls if head in (None, p.head)]
+        pulls = pulls[::-1] if "DESC" in text else pulls
+        counts = dict(GQL_INT.findall(text))
+        if "first" in counts:
+            pulls = pulls[: int(counts["first"])]
+        if "last" in counts:
+            pulls = pulls[-int(counts["last"]) :] if int(counts["last"]) else []
+
+        def state(p: Pull) -> str:
+            return "MERGED" if p.merged_at else p.state.upper()
+
+        nodes = [
+            {
+                "number": p.number,
+                "state": state(p),
+                "url": f"{self.base_url}/{repo.full_name}/pull/{p.number}",
+                "headRepositoryOwner": {"login": repo.owner},
+                "labels": {"nodes": [{"name": n} for n in p.labels]},
+            }
+            for p in pulls
+        ]
+        return {"nodes": nodes}
 
     def mint(self, installation_id: int, scheme: str, token: str) -> Reply:
         """``POST /app/installations/{id}/access_tokens`` with ``Bearer <RS256 JWT>``."""
