@@ -16,6 +16,12 @@ from smithy.recipe.model import normalize
 from smithy.xbuildenv import XBuildEnv
 
 RERUN_LABEL = "bot-rerun"
+ADMIN_REPO = "pyodide-smithy-admin"  # the org's admin repository; its Pages site is the status
+
+
+def status_url_for(org: str) -> str:
+    """Where the org's admin repository publishes ``bot status`` (GitHub Pages)."""
+    return f"https://{org.lower()}.github.io/{ADMIN_REPO}/"
 
 
 class State(StrEnum):
@@ -55,6 +61,7 @@ class Decision:
     state: State
     reason: str
     waiting_on: tuple[str, ...] = ()
+    waited_for: tuple[str, ...] = ()  # ABI migrations: the dependencies whose wheels are out
     pull: Pull | None = None
 
 
@@ -195,6 +202,7 @@ def plan(
                     feedstock=name,
                     state=State.READY,
                     reason=f"{why}: open a pull request",
+                    waited_for=tuple(sorted(graph.dependencies(name))) if abi_break else (),
                     pull=pull,
                 )
             )

@@ -18,7 +18,16 @@ from smithy.bot.github_view import (
     published_abis,
     read_feedstocks,
 )
-from smithy.bot.plan import RERUN_LABEL, Decision, State, branch_for, plan, shard_of, target_for
+from smithy.bot.plan import (
+    RERUN_LABEL,
+    Decision,
+    State,
+    branch_for,
+    plan,
+    shard_of,
+    status_url_for,
+    target_for,
+)
 from smithy.errors import SmithyError, UsageError
 from smithy.github.client import GitHubClient, GitHubError, github_errors, make_client
 
@@ -95,8 +104,10 @@ def run_bot(
     dry_run: bool = False,
     max_prs: int | None = None,
     shard: tuple[int, int] | None = None,
+    status_url: str | None = None,
 ) -> BotResult:
-    """One pass of the bot over ``org``; see the module docstring."""
+    """One pass of the bot over ``org``; see the module docstring. ``status_url``: the status
+    page PRs link to (default: the org's admin repository's GitHub Pages site)."""
     from smithy.xbuildenv import load_catalog
 
     catalog = load_catalog(metadata)
@@ -158,6 +169,7 @@ def run_bot(
                 target=target,
                 pinned=current.get(d.feedstock),
                 metadata=metadata,
+                status_url=status_url or status_url_for(org),
             )
         except SmithyError as exc:
             action = Action(d.feedstock, "failed", str(exc))
@@ -190,6 +202,7 @@ def _migrate(
     target: XBuildEnv,
     pinned: XBuildEnv | None,
     metadata: str | None,
+    status_url: str,
 ) -> Action:
     """Re-render a shallow clone for ``target``, push it to the migration's branch, and make
     sure exactly one pull request shows it."""
@@ -208,6 +221,7 @@ def _migrate(
         local = open_repo(clone)
         if local is None:
             raise GitHubError(f"cannot open the clone of {name}")
+        title = title_for(target)
         if rerendered.commit is None:
             return Action(name, "unchanged", "re-rendering changes nothing")
         tree = local.git("rev-parse", "HEAD^{tree}", what="read the tree").strip()
@@ -226,7 +240,10 @@ def _migrate(
                 if RERUN_LABEL in pull.labels:
                     pr.remove_from_labels(RERUN_LABEL)
             return Action(name, "reopened", f"labelled {RERUN_LABEL}", pull.number)
-        return _open_pull(client, org, view, branch=branch, target=target, pinned=pinned)
+        body = pull_body(
+            target, pinned, status_url=status_url, waited_for=decision.waited_for, feedstock=name
+        )
+        return _open_pull(client, org, view, branch=branch, title=title, body=body)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -299,21 +316,20 @@ def _open_pull(
     view: FeedstockView,
     *,
     branch: str,
-    target: XBuildEnv,
-    pinned: XBuildEnv | None,
+    title: str,
+    body: str,
 ) -> Action:
     from github import GithubException
 
     name, full_name = view.feedstock.name, view.repo.full_name
     gh_repo = client.github.get_repo(full_name)
-    title = f"MNT: Re-render for xbuildenv {target.version}"
     try:
         with github_errors(f"open a pull request on {full_name}", client):
             pr: PullRequest = gh_repo.create_pull(
                 base=view.repo.default_branch,
                 head=branch,
                 title=title,
-                body=pull_body(target, pinned),
+                body=body,
                 maintainer_can_modify=True,
             )
         return Action(name, "opened", pr.html_url or "", pr.number)
@@ -327,8 +343,19 @@ def _open_pull(
     raise GitHubError(f"GitHub refused the pull request on {full_name} and none is open")
 
 
-def pull_body(target: XBuildEnv, pinned: XBuildEnv | None) -> str:
-    """What changed, and what closing the pull request means."""
+def title_for(target: XBuildEnv) -> str:
+    return f"MNT: Re-render for xbuildenv {target.version}"
+
+
+def pull_body(
+    target: XBuildEnv,
+    pinned: XBuildEnv | None,
+    *,
+    feedstock: str,
+    status_url: str,
+    waited_for: tuple[str, ...] = (),
+) -> str:
+    """What changed, why now, where the migration stands, and what closing the PR means."""
     from smithy.feedstock.init import pyodide_build_for
 
     def row(what: str, old: str | None, new: str) -> str:
@@ -357,6 +384,17 @@ def pull_body(target: XBuildEnv, pinned: XBuildEnv | None) -> str:
         "wait until its new wheels are published."
         if abi_change
         else "The ABI does not change.",
+        "",
+        *(
+            [
+                "This pull request waited until these feedstocks published wheels for the new "
+                "ABI: " + ", ".join(f"`{d}`" for d in waited_for) + ".",
+                "",
+            ]
+            if waited_for
+            else []
+        ),
+        f"Where every feedstock stands in this migration: {status_url}?feedstock={feedstock}",
         "",
         "Closing this pull request without merging declines the migration: the bot will leave "
         f"this feedstock alone until the `{RERUN_LABEL}` label is added or the pull request "

@@ -60,6 +60,16 @@ def bot_run(
             show_default=False,
         ),
     ] = None,
+    status_url: Annotated[
+        str | None,
+        typer.Option(
+            "--status-url",
+            metavar="URL",
+            help="The status page pull requests link to (default: the GitHub Pages site of "
+            "ORG/pyodide-smithy-admin).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> int:
     """Plan the migration of every feedstock of ORG and open (or refresh) its pull requests.
@@ -80,6 +90,7 @@ def bot_run(
         dry_run=dry_run,
         max_prs=max_prs,
         shard=parse_shard(shard),
+        status_url=status_url,
     )
     failed = any(a.action == "failed" for a in result.actions)
     if as_json:

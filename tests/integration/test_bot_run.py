@@ -104,6 +104,9 @@ def test_non_abi_bump_opens_one_pr_each_and_a_rerun_changes_nothing(
         assert pulls[0]["head"]["ref"] == STABLE_BRANCH
         assert pulls[0]["title"] == "MNT: Re-render for xbuildenv 314.0.5"
         assert "ABI does not change" in pulls[0]["body"]
+        status = f"https://{ORG}.github.io/pyodide-smithy-admin/?feedstock={repo}"
+        assert status in pulls[0]["body"]
+        assert "waited until" not in pulls[0]["body"]
         assert 'xbuildenv: "314.0.5"' in tip_config(stand, repo, STABLE_BRANCH)
     posts, refs = stand.count("POST", r".*/pulls"), pushes(stand)
     again = run(xbuildenv="314.0.5")
@@ -164,6 +167,7 @@ def test_abi_bump_waits_for_dependency_wheels(stand: GitHubStandIn, tmp_path: Pa
     assert states(second)[beta] == State.READY
     (pull,) = stand.pulls(ORG, beta)
     assert pull["head"]["ref"] == PRE_BRANCH
+    assert f"published wheels for the new ABI: `{alpha}`." in pull["body"]
     assert 'xbuildenv: "315.0.0a2"' in tip_config(stand, beta, PRE_BRANCH)
 
 
@@ -217,9 +221,11 @@ def test_max_prs_and_the_command_line(stand: GitHubStandIn, tmp_path: Path) -> N
     limited = run(xbuildenv="314.0.5", max_prs=1)
     assert sorted(a.action for a in limited.actions) == ["opened", "skipped"]
     args = ["bot", "run", "--org", ORG, "--xbuildenv", "314.0.5", "--xbuildenv-metadata", METADATA]
-    out = CliRunner().invoke(app, [*args, "--json"])
+    out = CliRunner().invoke(app, [*args, "--json", "--status-url", "https://status.example/"])
     assert out.exit_code == 0, out.output
     assert '"opened"' in out.output
+    bodies = [p["body"] for r in repos for p in stand.pulls(ORG, r)]
+    assert sum("https://status.example/?feedstock=" in b for b in bodies) == 1
     text = CliRunner().invoke(app, args)
     assert text.exit_code == 0, text.output
     assert all(f"{r}\tpr-open" in text.output for r in repos)
