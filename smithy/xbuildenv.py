@@ -90,6 +90,13 @@ class Catalog:
             raise XBuildEnvError("the xbuildenv metadata lists no stable release", file=self.source)
         return max(candidates, key=_version_key)
 
+    def previous_stable(self, release: XBuildEnv) -> XBuildEnv | None:
+        """The newest stable release older than ``release``: what a migration to it moves from."""
+        older = [
+            r for r in self.releases if not r.prerelease and _version_key(r) < _version_key(release)
+        ]
+        return max(older, key=_version_key, default=None)
+
     def get(self, version: str) -> XBuildEnv:
         for release in self.releases:
             if release.version == version:

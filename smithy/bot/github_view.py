@@ -173,16 +173,20 @@ def parse_feedstock(name: str, config_text: str, meta_text: str) -> Feedstock | 
 
 def published_abis(channel: Channel, packages: Iterable[str]) -> dict[str, frozenset[str]]:
     """Normalised package name -> ABIs of its ``main`` files ("any" for pure wheels)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from smithy.recipe.model import normalize
 
-    out: dict[str, frozenset[str]] = {}
-    for package in dict.fromkeys(normalize(p) for p in packages):
+    def read(package: str) -> frozenset[str]:
         abis: set[str] = set()
         for f in channel.files(package):
             if MAIN_LABEL in f.labels:
                 abis |= platform_abis(f.filename)
-        out[package] = frozenset(abis)
-    return out
+        return frozenset(abis)
+
+    names = list(dict.fromkeys(normalize(p) for p in packages))
+    with ThreadPoolExecutor(max_workers=8) as pool:  # one listing per package, over HTTP
+        return dict(zip(names, pool.map(read, names), strict=True))
 
 
 def platform_abis(filename: str) -> set[str]:

@@ -128,7 +128,12 @@ def run_bot(
     published: dict[str, frozenset[str]] | None = None
     for target in dict.fromkeys(targets.values()):
         members = {n for n, t in targets.items() if t == target}
-        abi_migration = any(target.abi_breaking_from(current[n]) for n in members if n in current)
+        # ABI-breaking when the release moves the ABI (then a merged feedstock is done only once
+        # its wheels are out, also after every feedstock merged) or a member is on an older ABI.
+        before = catalog.previous_stable(target)
+        abi_migration = (before is not None and target.abi_breaking_from(before)) or any(
+            target.abi_breaking_from(current[n]) for n in members if n in current
+        )
         if abi_migration and published is None:
             published = _published(channel, stocks)
         from smithy.channel.wheel import abi

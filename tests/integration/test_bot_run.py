@@ -170,6 +170,13 @@ def test_abi_bump_waits_for_dependency_wheels(stand: GitHubStandIn, tmp_path: Pa
     assert f"published wheels for the new ABI: `{alpha}`." in pull["body"]
     assert 'xbuildenv: "315.0.0a2"' in tip_config(stand, beta, PRE_BRANCH)
 
+    # Both merged, only alpha's new wheels out: beta is not done, though nobody is behind now.
+    for repo in (alpha, beta):
+        stand.merge(ORG, repo, stand.pulls(ORG, repo)[0]["number"])
+    merged = run(channel=str(channel_dir))
+    assert states(merged) == {alpha: State.UP_TO_DATE, beta: State.MERGED_AWAITING_UPLOAD}
+    assert merged.actions == []
+
 
 def test_dry_run_changes_nothing(stand: GitHubStandIn, tmp_path: Path) -> None:
     repo = add_feedstock(stand, tmp_path, "alpha-pkg")

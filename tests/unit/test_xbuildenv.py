@@ -44,6 +44,14 @@ def test_npm_versions_and_abi() -> None:
     assert catalog.get("315.0.0a2").prerelease
 
 
+def test_previous_stable_is_what_a_migration_moves_from() -> None:
+    catalog = load_catalog(str(METADATA))
+    assert catalog.previous_stable(catalog.get("315.0.0a2")) == catalog.get("314.0.5")
+    assert catalog.previous_stable(catalog.get("314.0.5")) == catalog.get("314.0.4")
+    assert catalog.previous_stable(catalog.get("314.0.0")) == catalog.get("0.29.4")
+    assert catalog.previous_stable(catalog.get("0.25.0")) is None
+
+
 def test_invalid_metadata(tmp_path: Path) -> None:
     bad = tmp_path / "meta.json"
     bad.write_text(json.dumps({"releases": {"1": {"version": "1"}}}))
