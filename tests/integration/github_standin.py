@@ -217,6 +217,12 @@ class GitHubStandIn:
             found = self._repo(org, repo)
             self.store.merge_pull(found, self.store.pull(found, number), None, {})
 
+    def label(self, org: str, repo: str, number: int, name: str) -> None:
+        """Add a label to a PR, as a maintainer does."""
+        with self.lock:
+            found = self._repo(org, repo)
+            self.store.edit_labels(found, self.store.pull(found, number), "POST", [name], None)
+
     def close(self, org: str, repo: str, number: int) -> None:
         """Close without merging, as a maintainer does."""
         with self.lock:

@@ -127,9 +127,7 @@ def test_closed_pr_is_declined_until_labelled_then_reopened(
     declined = run(xbuildenv="314.0.5")
     assert states(declined) == {repo: State.DECLINED}
     assert declined.actions == []
-    with stand.lock:  # as a maintainer labels it
-        found = stand.store.orgs[ORG].repos[repo]
-        stand.store.edit_labels(found, stand.store.pull(found, number), "POST", [RERUN_LABEL], None)
+    stand.label(ORG, repo, number, RERUN_LABEL)
     rerun = run(xbuildenv="314.0.5")
     assert [a.action for a in rerun.actions] == ["reopened"]
     (only,) = stand.pulls(ORG, repo)
