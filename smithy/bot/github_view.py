@@ -46,6 +46,14 @@ class FeedstockView:
     pulls: Mapping[str, Pull] = field(default_factory=dict)  # branch -> its newest PR
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """A repository with a pyodide-smithy.yml that the bot cannot read as a feedstock."""
+
+    repo: Repo
+    reason: str
+
+
 def list_repos(client: GitHubClient, org: str) -> list[Repo]:
     """The org's repositories that are not archived (lazy client: one GET per 100)."""
     client.github.per_page = BATCH
@@ -60,19 +68,29 @@ def list_repos(client: GitHubClient, org: str) -> list[Repo]:
 
 def read_feedstocks(
     client: GitHubClient, org: str, repos: Iterable[Repo], branches: Sequence[str] = ()
-) -> list[FeedstockView]:
+) -> tuple[list[FeedstockView], list[Unreadable]]:
     """Feedstocks among ``repos`` (those with a pyodide-smithy.yml on their default branch), each
-    with the newest pull request from each of ``branches``, in one query per 100 repositories."""
+    with the newest pull request from each of ``branches``, in one query per 100 repositories;
+    and the feedstocks whose files do not parse, with the reason."""
+    from smithy.errors import SmithyError
+
     found: list[FeedstockView] = []
+    broken: list[Unreadable] = []
     listed = list(repos)
     for start in range(0, len(listed), BATCH):
         batch = listed[start : start + BATCH]
         for repo, node in zip(batch, _read_batch(client, org, batch, branches), strict=True):
             config, meta = _text(node.get("config")), _text(node.get("meta"))
-            if config is None or meta is None:
+            if config is None:
                 continue
-            stock = parse_feedstock(repo.name, config, meta)
-            if stock is None:
+            try:
+                if meta is None:
+                    raise GitHubError(
+                        "the recipe is missing from the default branch", file=META_FILE
+                    )
+                stock = parse_feedstock(repo.name, config, meta)
+            except SmithyError as exc:
+                broken.append(Unreadable(repo, str(exc)))
                 continue
             pulls = {
                 branch: pull
@@ -80,7 +98,7 @@ def read_feedstocks(
                 if (pull := _newest_pull(node.get(f"p{j}"), org)) is not None
             }
             found.append(FeedstockView(stock, repo, pulls))
-    return found
+    return found, broken
 
 
 # The newest few PRs from a branch name (a fork's branch of the same name is skipped by owner).
@@ -136,24 +154,19 @@ def _text(obj: Any) -> str | None:
     return None
 
 
-def parse_feedstock(name: str, config_text: str, meta_text: str) -> Feedstock | None:
-    """A Feedstock from the two files' text; None when either does not parse."""
+def parse_feedstock(name: str, config_text: str, meta_text: str) -> Feedstock:
+    """A Feedstock from the two files' text; a SmithyError naming the file and key at fault
+    when either does not parse."""
     from smithy.config import parse_config
-    from smithy.errors import SmithyError
     from smithy.yamlio import load_yaml_text
 
-    try:
-        data = load_yaml_text(config_text, Path(CONFIG_FILE), error=GitHubError)
-        config = parse_config(data if data is not None else {}, Path(CONFIG_FILE))
-        meta = load_yaml_text(meta_text, Path(META_FILE), error=GitHubError)
-    except SmithyError:
-        return None
-    if not isinstance(meta, dict):
-        return None
-    package = meta.get("package")
+    data = load_yaml_text(config_text, Path(CONFIG_FILE), error=GitHubError)
+    config = parse_config(data if data is not None else {}, Path(CONFIG_FILE))
+    meta = load_yaml_text(meta_text, Path(META_FILE), error=GitHubError)
+    package = meta.get("package") if isinstance(meta, dict) else None
     package_name = package.get("name") if isinstance(package, dict) else None
-    if not isinstance(package_name, str):
-        return None
+    if not isinstance(package_name, str) or not package_name.strip():
+        raise GitHubError("the recipe names no package", file=META_FILE, key="package.name")
     reqs = meta.get("requirements")
     requires: list[str] = []
     if isinstance(reqs, dict):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -117,7 +117,7 @@ def run_bot(
         stable = newest = catalog.get(xbuildenv)
     client = make_client()
     branches = list(dict.fromkeys(branch_for(t) for t in (stable, newest)))
-    views = read_feedstocks(client, org, list_repos(client, org), branches)
+    views, unreadable = read_feedstocks(client, org, list_repos(client, org), branches)
     by_name = {v.feedstock.name: v for v in views}
     targets = {v.feedstock.name: target_for(v.feedstock, stable, newest) for v in views}
     pulls = {n: v.pulls.get(branch_for(targets[n])) for n, v in by_name.items()}
@@ -148,12 +148,15 @@ def run_bot(
             abi_migration=abi_migration,
         )
         decisions += [d for d in group if d.feedstock in members]
+    decisions += [
+        Decision(feedstock=u.repo.name, state=State.FAILED, reason=u.reason) for u in unreadable
+    ]
     if shard is not None:
         decisions = [d for d in decisions if shard_of(d.feedstock, shard[1]) == shard[0]]
 
     result = BotResult(org, {n: t.version for n, t in targets.items()}, decisions, dry_run=dry_run)
     opened = 0
-    for d in decisions:
+    for i, d in enumerate(decisions):
         if d.state not in (State.READY, State.PR_OPEN):
             continue
         view, target = by_name[d.feedstock], targets[d.feedstock]
@@ -178,6 +181,7 @@ def run_bot(
             )
         except SmithyError as exc:
             action = Action(d.feedstock, "failed", str(exc))
+            decisions[i] = replace(d, state=State.FAILED, reason=f"the bot failed: {exc}")
         if action.action in ("opened", "reopened"):
             opened += 1
         result.actions.append(action)
@@ -222,7 +226,12 @@ def _migrate(
     try:
         clone = tmp / name
         _git(tmp, "clone", "--quiet", "--depth", "1", url, str(clone), env=env)
-        rerendered = run_rerender(clone, xbuildenv=target.version, metadata=metadata)
+        try:
+            rerendered = run_rerender(clone, xbuildenv=target.version, metadata=metadata)
+        except SmithyError as exc:  # name the file as it is in the repository, not in the clone
+            if exc.file and Path(exc.file).is_relative_to(clone):
+                exc.file = Path(exc.file).relative_to(clone).as_posix()
+            raise
         local = open_repo(clone)
         if local is None:
             raise GitHubError(f"cannot open the clone of {name}")

@@ -260,3 +260,35 @@ def test_a_no_op_run_costs_no_request_per_feedstock(stand: GitHubStandIn, tmp_pa
     assert not result.actions
     assert stand.endpoints["GET /repos/{o}/{r}/pulls"] == 0
     assert sum(stand.endpoints.values()) <= 2  # the listing and one GraphQL query
+
+
+def test_feedstocks_the_bot_cannot_read_or_migrate_fail_with_the_reason(
+    stand: GitHubStandIn, tmp_path: Path
+) -> None:
+    good = add_feedstock(stand, tmp_path, "alpha-pkg")
+    stand.create_repo(
+        ORG,
+        "broken-feedstock",
+        {"pyodide-smithy.yml": "bot: [", "recipe/meta.yaml": "package: {name: b}"},
+    )
+    stand.create_repo(ORG, "norecipe-feedstock", {"pyodide-smithy.yml": 'xbuildenv: "314.0.4"\n'})
+    bad = add_feedstock(stand, tmp_path, "beta-pkg")
+    work = tmp_path / "edit"
+    git(tmp_path, "clone", "-q", str(stand.git_root / ORG / f"{bad}.git"), str(work))
+    meta = work / "recipe" / "meta.yaml"
+    meta.write_text(meta.read_text() + "colour: blue\n")  # pyodide-build refuses unknown keys
+    git(work, "-c", "user.name=m", "-c", "user.email=m@m", "commit", "-qam", "Break the recipe")
+    git(work, "push", "-q", "origin", "HEAD:main")
+
+    result = run(xbuildenv="314.0.5")
+    decisions = {d.feedstock: d for d in result.decisions}
+    assert decisions[good].state == State.READY
+    assert decisions["broken-feedstock"].state == State.FAILED
+    assert "pyodide-smithy.yml" in decisions["broken-feedstock"].reason
+    assert decisions["norecipe-feedstock"].state == State.FAILED
+    assert "recipe/meta.yaml" in decisions["norecipe-feedstock"].reason
+    assert decisions[bad].state == State.FAILED
+    assert "(recipe/meta.yaml:colour)" in decisions[bad].reason  # not the bot's clone's path
+    assert [a.action for a in result.actions if a.feedstock == bad] == ["failed"]
+    assert stand.pulls(ORG, bad) == []
+    assert len(stand.pulls(ORG, good)) == 1

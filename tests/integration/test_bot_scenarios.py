@@ -147,9 +147,7 @@ def _stocks(feedstocks: dict[str, Path]) -> list[Feedstock]:
     out = []
     for name, path in feedstocks.items():
         config = (path / "pyodide-smithy.yml").read_text()
-        stock = parse_feedstock(fs(name), config, (path / "recipe" / "meta.yaml").read_text())
-        assert stock is not None
-        out.append(stock)
+        out.append(parse_feedstock(fs(name), config, (path / "recipe" / "meta.yaml").read_text()))
     return out
 
 
