@@ -12,29 +12,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from smithy.bot.github_view import (
-    FeedstockView,
-    list_repos,
-    published_abis,
-    read_feedstocks,
-)
-from smithy.bot.plan import (
-    RERUN_LABEL,
-    Decision,
-    State,
-    branch_for,
-    plan,
-    shard_of,
-    status_url_for,
-    target_for,
-)
+from smithy.bot.github_view import FeedstockView
+from smithy.bot.plan import RERUN_LABEL, Decision, State, branch_for, shard_of, status_url_for
+from smithy.bot.survey import survey
 from smithy.errors import SmithyError, UsageError
 from smithy.github.client import GitHubClient, GitHubError, github_errors, make_client
 
 if TYPE_CHECKING:
     from github.PullRequest import PullRequest
 
-    from smithy.xbuildenv import Catalog, XBuildEnv
+    from smithy.xbuildenv import XBuildEnv
 
 DEFAULT_CHANNEL = "anaconda://pyodide"
 
@@ -88,10 +75,10 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
         return None
     index, _, count = text.partition("/")
     if not (index.strip().isdigit() and count.strip().isdigit()):
-        raise UsageError(f"--shard must be I/N, not {text!r}", key="shard")
+        raise UsageError(f"--shard must be I/N, not {text!r}", key="--shard")
     i, n = int(index), int(count)
     if n < 1 or i >= n:
-        raise UsageError(f"--shard {text}: need 0 <= I < N", key="shard")
+        raise UsageError(f"--shard {text}: need 0 <= I < N", key="--shard")
     return i, n
 
 
@@ -108,51 +95,17 @@ def run_bot(
 ) -> BotResult:
     """One pass of the bot over ``org``; see the module docstring. ``status_url``: the status
     page PRs link to (default: the org's admin repository's GitHub Pages site)."""
+    from smithy.channel.open import existing, open_channel
     from smithy.xbuildenv import load_catalog
 
     catalog = load_catalog(metadata)
-    if xbuildenv in (None, "latest"):
-        stable, newest = catalog.latest(), catalog.latest(prereleases=True)
-    else:
-        stable = newest = catalog.get(xbuildenv)
+    wheels = existing(open_channel(channel or DEFAULT_CHANNEL))  # read only for ABI migrations
     client = make_client()
-    branches = list(dict.fromkeys(branch_for(t) for t in (stable, newest)))
-    views, unreadable = read_feedstocks(client, org, list_repos(client, org), branches)
-    by_name = {v.feedstock.name: v for v in views}
-    targets = {v.feedstock.name: target_for(v.feedstock, stable, newest) for v in views}
-    pulls = {n: v.pulls.get(branch_for(targets[n])) for n, v in by_name.items()}
-    current = {n: env for n, v in by_name.items() if (env := _known(catalog, v))}
-    stocks = [v.feedstock for v in views]
-
-    decisions: list[Decision] = []
-    published: dict[str, frozenset[str]] | None = None
-    for target in dict.fromkeys(targets.values()):
-        members = {n for n, t in targets.items() if t == target}
-        # ABI-breaking when the release moves the ABI (then a merged feedstock is done only once
-        # its wheels are out, also after every feedstock merged) or a member is on an older ABI.
-        before = catalog.previous_stable(target)
-        abi_migration = (before is not None and target.abi_breaking_from(before)) or any(
-            target.abi_breaking_from(current[n]) for n in members if n in current
-        )
-        if abi_migration and published is None:
-            published = _published(channel, stocks)
-        from smithy.channel.wheel import abi
-
-        group = plan(
-            stocks,
-            target=target,
-            current=current,
-            pulls=pulls,
-            published=published or {},
-            abi_of={target.version: abi(target)},
-            abi_migration=abi_migration,
-        )
-        decisions += [d for d in group if d.feedstock in members]
-    decisions += [
-        Decision(feedstock=u.repo.name, state=State.FAILED, reason=u.reason) for u in unreadable
-    ]
+    seen = survey(client, org, catalog, xbuildenv=xbuildenv, channel=wheels)
+    decisions = list(seen.decisions)
     if shard is not None:
         decisions = [d for d in decisions if shard_of(d.feedstock, shard[1]) == shard[0]]
+    by_name, targets, current = seen.views, seen.targets, seen.current
 
     result = BotResult(org, {n: t.version for n, t in targets.items()}, decisions, dry_run=dry_run)
     opened = 0
@@ -186,20 +139,6 @@ def run_bot(
             opened += 1
         result.actions.append(action)
     return result
-
-
-def _known(catalog: Catalog, view: FeedstockView) -> XBuildEnv | None:
-    try:
-        return catalog.get(view.feedstock.xbuildenv)
-    except SmithyError:
-        return None
-
-
-def _published(channel: str | None, stocks: list[Any]) -> dict[str, frozenset[str]]:
-    from smithy.channel.open import open_channel
-
-    packages = [o for f in stocks for o in f.outputs]
-    return published_abis(open_channel(channel or DEFAULT_CHANNEL), packages)
 
 
 def _migrate(

@@ -93,6 +93,10 @@ def bot_run(
         status_url=status_url,
     )
     failed = any(a.action == "failed" for a in result.actions)
+    if not result.decisions:
+        from smithy import console
+
+        console.warn(f"no feedstocks in {org.strip()}: no repository has pyodide-smithy.yml")
     if as_json:
         print(json.dumps(result.to_json(), indent=2))
         return 1 if failed else 0

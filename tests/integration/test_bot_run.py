@@ -292,3 +292,27 @@ def test_feedstocks_the_bot_cannot_read_or_migrate_fail_with_the_reason(
     assert [a.action for a in result.actions if a.feedstock == bad] == ["failed"]
     assert stand.pulls(ORG, bad) == []
     assert len(stand.pulls(ORG, good)) == 1
+
+
+def test_bad_inputs_get_one_line_and_a_non_zero_exit(stand: GitHubStandIn, tmp_path: Path) -> None:
+    from tests.integration.conftest import smithy
+
+    base = ["bot", "run", "--xbuildenv-metadata", METADATA]
+    empty = smithy(*base, "--org", ORG)
+    assert empty.code == 0
+    assert f"no feedstocks in {ORG}" in empty.err
+    cases = {
+        ("--org", "nobody"): (18, "GitHub refused to list the repositories of nobody: 404"),
+        ("--org", ORG, "--channel", str(tmp_path / "nowhere")): (2, "channel directory not found"),
+        ("--org", ORG, "--shard", "2/2"): (2, "--shard 2/2: need 0 <= I < N"),
+        ("--org", ORG, "--xbuildenv", "316"): (6, "unknown xbuildenv version '316'"),
+    }
+    for args, (code, message) in cases.items():
+        done = smithy(*base, *args)
+        assert (done.code, done.err.count("\n")) == (code, 1), (args, done.err)
+        assert message in done.err, args
+        assert "Traceback" not in done.err
+    unauthorised = smithy(*base, "--org", ORG, env={"GITHUB_TOKEN": "wrong"})
+    assert unauthorised.code == 18
+    assert "401 Bad credentials" in unauthorised.err
+    assert "wrong" not in unauthorised.err  # the token is never printed
