@@ -35,6 +35,7 @@ class Repo:
     full_name: str
     default_branch: str
     clone_url: str
+    html_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Unreadable:
 
     repo: Repo
     reason: str
+    file: str | None = None  # the file at fault, as named in the repository
 
 
 def list_repos(client: GitHubClient, org: str) -> list[Repo]:
@@ -62,7 +64,8 @@ def list_repos(client: GitHubClient, org: str) -> list[Repo]:
         for r in client.github.get_organization(org).get_repos():
             if r.archived:
                 continue
-            out.append(Repo(r.name, r.full_name, r.default_branch or "main", r.clone_url))
+            branch = r.default_branch or "main"
+            out.append(Repo(r.name, r.full_name, branch, r.clone_url, r.html_url or ""))
     return out
 
 
@@ -90,7 +93,7 @@ def read_feedstocks(
                     )
                 stock = parse_feedstock(repo.name, config, meta)
             except SmithyError as exc:
-                broken.append(Unreadable(repo, str(exc)))
+                broken.append(Unreadable(repo, str(exc), exc.file))
                 continue
             pulls = {
                 branch: pull
@@ -105,7 +108,8 @@ def read_feedstocks(
 _PULLS = (
     "pullRequests(headRefName: {branch}, last: 3, orderBy: {{field: CREATED_AT, direction: ASC}}) "
     "{{ nodes {{ number state url headRepositoryOwner {{ login }} "
-    "labels(first: 20) {{ nodes {{ name }} }} }} }}"
+    "labels(first: 20) {{ nodes {{ name }} }} "
+    "commits(last: 1) {{ nodes {{ commit {{ statusCheckRollup {{ state }} }} }} }} }} }}"
 )
 
 
@@ -138,12 +142,15 @@ def _newest_pull(connection: Any, org: str) -> Pull | None:
             continue
         state = str(node.get("state", ""))
         labels = (node.get("labels") or {}).get("nodes") or []
+        commits = (node.get("commits") or {}).get("nodes") or [{}]
+        rollup = ((commits[-1] or {}).get("commit") or {}).get("statusCheckRollup") or {}
         return Pull(
             number=int(node["number"]),
             open=state == "OPEN",
             merged=state == "MERGED",
             labels=tuple(str(label["name"]) for label in labels),
             url=str(node.get("url") or ""),
+            ci=str(rollup["state"]).lower() if rollup.get("state") else None,
         )
     return None
 

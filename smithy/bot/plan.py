@@ -53,6 +53,7 @@ class Pull:
     merged: bool
     labels: tuple[str, ...] = ()
     url: str = ""
+    ci: str | None = None  # the head commit's checks: success, failure, pending, error, …
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -189,8 +190,8 @@ def plan(
                 Decision(
                     feedstock=name,
                     state=State.AWAITING_DEPENDENCIES,
-                    reason=f"ABI {new_abi}: waiting until {', '.join(waiting)} publish wheels "
-                    "for it",
+                    reason=f"ABI {new_abi}: waiting until {', '.join(waiting)} "
+                    f"{'publishes' if len(waiting) == 1 else 'publish'} wheels for it",
                     waiting_on=waiting,
                     pull=pull,
                 )

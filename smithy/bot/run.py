@@ -53,6 +53,7 @@ class BotResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "org": self.org,
+            "run_url": actions_run_url(),
             "dry_run": self.dry_run,
             "decisions": [
                 {
@@ -67,6 +68,15 @@ class BotResult:
             ],
             "actions": [a.to_json() for a in self.actions],
         }
+
+
+def actions_run_url() -> str:
+    """This GitHub Actions run's page, when running in one (else empty)."""
+    import os
+
+    parts = [os.environ.get(k, "") for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY")]
+    run_id = os.environ.get("GITHUB_RUN_ID", "")
+    return f"{parts[0]}/{parts[1]}/actions/runs/{run_id}" if all(parts) and run_id else ""
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:

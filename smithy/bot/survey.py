@@ -27,6 +27,8 @@ class Survey:
     current: dict[str, XBuildEnv]  # feedstock name -> its pinned xbuildenv, when known
     decisions: list[Decision]  # in PR-opening order, then the unreadable feedstocks
     graph: Graph  # dependencies between the readable feedstocks
+    default_target: XBuildEnv  # the stable target (unreadable feedstocks are counted under it)
+    unreadable_urls: dict[str, str]  # unreadable feedstock -> the file at fault on GitHub
 
 
 def survey(
@@ -78,7 +80,11 @@ def survey(
     decisions += [
         Decision(feedstock=u.repo.name, state=State.FAILED, reason=u.reason) for u in unreadable
     ]
-    return Survey(org, by_name, targets, current, decisions, Graph.of(stocks))
+    urls = {
+        u.repo.name: f"{u.repo.html_url}/blob/HEAD/{u.file}" if u.file else u.repo.html_url
+        for u in unreadable
+    }
+    return Survey(org, by_name, targets, current, decisions, Graph.of(stocks), stable, urls)
 
 
 def _known(catalog: Catalog, view: FeedstockView) -> XBuildEnv | None:

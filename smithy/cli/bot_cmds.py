@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -108,3 +109,79 @@ def bot_run(
             line += f"\t[{action.action}{extra}]"
         print(line)
     return 1 if failed else 0
+
+
+@bot_app.command("status")
+def bot_status(
+    *,
+    org: Annotated[str, typer.Option("--org", help="The GitHub organization of the feedstocks.")],
+    xbuildenv: Annotated[
+        str | None,
+        typer.Option(
+            "--xbuildenv",
+            help="The migration to show, or 'latest' (default: as bot run chooses).",
+            show_default=False,
+        ),
+    ] = None,
+    metadata: Annotated[
+        str | None,
+        typer.Option(
+            "--xbuildenv-metadata",
+            metavar="URL|FILE",
+            help="Pyodide's xbuildenv metadata (default: Pyodide's published file).",
+            show_default=False,
+        ),
+    ] = None,
+    channel: Annotated[
+        str | None,
+        typer.Option(
+            "--channel",
+            help="Where wheels are published, for ABI migrations (default: anaconda://pyodide).",
+            show_default=False,
+        ),
+    ] = None,
+    reports: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--run-report",
+            metavar="FILE",
+            help="A `bot run --json` report whose failures to show (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            metavar="DIR",
+            help="Write the status page (index.html and status.json) into DIR.",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> int:
+    """Show where every feedstock of ORG stands in its xbuildenv migration.
+
+    Reads GitHub and the channel as bot run does and changes nothing. The JSON format is
+    documented in docs/status.md.
+    """
+    from smithy.bot.status import gather_status, text_lines
+    from smithy.errors import UsageError
+
+    if not org.strip():
+        raise UsageError("pass the organization with --org", key="--org")
+    if html is not None and html.exists() and not html.is_dir():
+        raise UsageError("--html must name a directory", file=html)
+    report = gather_status(
+        org.strip(), xbuildenv=xbuildenv, metadata=metadata, channel=channel, reports=reports or ()
+    )
+    if html is not None:
+        from smithy import console
+        from smithy.bot.status_page import write_site
+
+        console.info(f"wrote {write_site(report, html)}")
+    if as_json:
+        print(json.dumps(report.to_json(), indent=2))
+    elif html is None:
+        print("\n".join(text_lines(report)))
+    return 0

@@ -223,6 +223,13 @@ class GitHubStandIn:
             found = self._repo(org, repo)
             self.store.edit_labels(found, self.store.pull(found, number), "POST", [name], None)
 
+    def set_checks(self, org: str, repo: str, number: int, state: str) -> None:
+        """The rollup of the checks on a PR's head commit: SUCCESS, FAILURE, PENDING, ERROR."""
+        with self.lock:
+            found = self._repo(org, repo)
+            self.store.sync(found)
+            found.checks[self.store.pull(found, number).head_sha] = state
+
     def close(self, org: str, repo: str, number: int) -> None:
         """Close without merging, as a maintainer does."""
         with self.lock:
@@ -426,7 +433,8 @@ class GitHubStandIn:
     def graphql(self, user: User | None, body: dict[str, Any]) -> Reply:
         """Aliased ``repository(owner:, name:) { object(expression:) { ... on Blob { text } } }``
         and ``pullRequests(headRefName:, first:|last:, orderBy: {field: CREATED_AT, direction:})
-        { nodes { number state url headRepositoryOwner { login } labels { nodes { name } } } }``
+        { nodes { number state url headRepositoryOwner { login } labels { nodes { name } }
+        commits(last: 1) { nodes { commit { statusCheckRollup { state } } } } } }``
         (those fields are answered whatever was asked)."""
         if user is None:
             raise ApiError(401, "This endpoint requires you to be authenticated.")
@@ -475,6 +483,9 @@ class GitHubStandIn:
         def state(p: Pull) -> str:
             return "MERGED" if p.merged_at else p.state.upper()
 
+        def rollup(p: Pull) -> dict[str, str] | None:  # null when no check has reported
+            return {"state": repo.checks[p.head_sha]} if p.head_sha in repo.checks else None
+
         nodes = [
             {
                 "number": p.number,
@@ -482,6 +493,7 @@ class GitHubStandIn:
                 "url": f"{self.base_url}/{repo.full_name}/pull/{p.number}",
                 "headRepositoryOwner": {"login": repo.owner},
                 "labels": {"nodes": [{"name": n} for n in p.labels]},
+                "commits": {"nodes": [{"commit": {"statusCheckRollup": rollup(p)}}]},
             }
             for p in pulls
         ]

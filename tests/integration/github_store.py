@@ -169,6 +169,7 @@ class Repo:
     labels: dict[str, tuple[int, str]] = field(default_factory=dict)  # lower name -> (id, name)
     protection: dict[str, dict[str, Any]] = field(default_factory=dict)  # branch -> PUT body
     secrets: dict[str, Secret] = field(default_factory=dict)
+    checks: dict[str, str] = field(default_factory=dict)  # commit -> its checks' rollup state
     key: PrivateKey = field(default_factory=PrivateKey.generate)
 
     @property
