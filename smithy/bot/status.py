@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,13 +35,7 @@ class PullStatus:
     ci: str | None  # success, failure, pending, error, expected; None when nothing reported
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "number": self.number,
-            "url": self.url,
-            "open": self.open,
-            "merged": self.merged,
-            "ci": self.ci,
-        }
+        return _plain(self)
 
 
 @dataclass(frozen=True)
@@ -57,17 +51,7 @@ class FeedstockStatus:
     pull: PullStatus | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "state": self.state,
-            "reason": self.reason,
-            "pinned": self.pinned,
-            "repository": self.repository,
-            "link": self.link,
-            "waiting_on": list(self.waiting_on),
-            "depends_on": list(self.depends_on),
-            "pull": self.pull.to_json() if self.pull else None,
-        }
+        return _plain(self)
 
 
 @dataclass(frozen=True)
@@ -112,6 +96,19 @@ class StatusReport:
             "runs": list(self.runs),
             "migrations": [m.to_json() for m in self.migrations],
         }
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    """A dataclass as JSON-ready data, field by field in declaration order, tuples as lists."""
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: convert(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [convert(v) for v in value]
+        return value
+
+    return dict(convert(asdict(obj)))
 
 
 @dataclass(frozen=True)
