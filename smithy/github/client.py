@@ -78,16 +78,21 @@ def _auth() -> Auth.Token | Auth.AppInstallationAuth:
     if not (app_id and key_path and installation):
         raise GitHubError(
             f"no GitHub credentials: set ${TOKEN_ENV}, or ${APP_ID_ENV}, ${APP_KEY_ENV} "
-            f"(a PEM file) and ${INSTALLATION_ENV}"
+            f"(a PEM file or the key itself) and ${INSTALLATION_ENV}"
         )
     if not installation.isdigit():
         raise GitHubError(f"${INSTALLATION_ENV} must be a number", key=INSTALLATION_ENV)
-    try:
-        key = Path(key_path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise GitHubError(f"cannot read the App's private key: {exc.strerror}") from None
-    if "PRIVATE KEY" not in key:
-        raise GitHubError("the App's private key is not a PEM file", file=key_path)
+    if key_path.startswith("-----BEGIN"):  # the key itself, as a CI secret holds it
+        key = key_path
+        if "PRIVATE KEY" not in key:
+            raise GitHubError(f"${APP_KEY_ENV} holds a PEM block that is not a private key")
+    else:
+        try:
+            key = Path(key_path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise GitHubError(f"cannot read the App's private key: {exc.strerror}") from None
+        if "PRIVATE KEY" not in key:
+            raise GitHubError("the App's private key is not a PEM file", file=key_path)
     return Auth.AppAuth(app_id, key).get_installation_auth(int(installation))
 
 

@@ -154,6 +154,15 @@ def test_app_installation_credentials(
     with pytest.raises(GitHubError, match="404 Not Found"):
         run_register(feedstock, org=ORG, secret_token=UPLOAD)
 
+    # the key itself in the variable, as the admin repository's workflow passes its secret
+    monkeypatch.setenv("PYODIDE_SMITHY_GITHUB_INSTALLATION_ID", "77")
+    monkeypatch.setenv("PYODIDE_SMITHY_GITHUB_APP_KEY", private.decode())
+    run_register(feedstock, org=ORG, secret_token=UPLOAD)
+    assert stand.count("POST", "/app/installations/77/access_tokens") == 2
+    monkeypatch.setenv("PYODIDE_SMITHY_GITHUB_APP_KEY", public.decode())
+    with pytest.raises(GitHubError, match="not a private key"):
+        run_register(feedstock, org=ORG, secret_token=UPLOAD)
+
 
 def test_missing_credentials_and_bad_credentials_are_one_line(
     stand: GitHubStandIn, feedstock: Path, monkeypatch: pytest.MonkeyPatch
