@@ -185,3 +185,48 @@ def bot_status(
     elif html is None:
         print("\n".join(text_lines(report)))
     return 0
+
+
+@bot_app.command("init-admin")
+def bot_init_admin(
+    org: Annotated[str, typer.Argument(help="The GitHub organization the bot works for.")],
+    *,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="DIR",
+            help="Where to create the repository (default: ./pyodide-smithy-admin).",
+            show_default=False,
+        ),
+    ] = None,
+    shards: Annotated[
+        int, typer.Option("--shards", help="How many bot run jobs split the org.")
+    ] = 4,
+    schedule: Annotated[
+        str, typer.Option("--schedule", metavar="CRON", help="When the bot runs (UTC).")
+    ] = "23 */2 * * *",
+    channel: Annotated[
+        str,
+        typer.Option("--channel", help="Where the feedstocks publish (for ABI migrations)."),
+    ] = "anaconda://pyodide",
+) -> int:
+    """Create ORG's admin repository: a scheduled, sharded bot run and its status page.
+
+    A new git repository with .github/workflows/bot.yml (bot run over a matrix of shards, then
+    bot status published to GitHub Pages) and a README saying how to set up the GitHub App,
+    secrets and Pages. Push it as ORG/pyodide-smithy-admin.
+    """
+    from smithy import console
+    from smithy.admin import AdminSettings, run_init_admin
+    from smithy.bot.plan import ADMIN_REPO
+
+    settings = AdminSettings(org=org.strip(), shards=shards, schedule=schedule, channel=channel)
+    target, _ = run_init_admin(settings, output or Path.cwd() / ADMIN_REPO)
+    print(f"created {target}")
+    console.info(
+        f"next: push it as {settings.org}/{ADMIN_REPO}, then follow its README "
+        "(GitHub App, secret, variables, Pages)"
+    )
+    return 0

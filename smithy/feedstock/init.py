@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from smithy import __version__, console
 from smithy.config import CONFIG_FILE, DEFAULT_PYODIDE_BUILD, FeedstockConfig, to_yaml
-from smithy.errors import FeedstockError
 from smithy.feedstock.rerender import render_feedstock
 from smithy.feedstock.state import RECIPE_DIR, read_inputs
-from smithy.fsutil import umask, write_atomic
+from smithy.fsutil import refuse_non_empty, staged_directory, write_atomic
 from smithy.paths import template_dir
 from smithy.recipe.model import Recipe
 from smithy.xbuildenv import XBuildEnv, load_catalog
@@ -85,8 +83,7 @@ def run_init(
 
 
 def _check_target(target: Path) -> None:
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise FeedstockError("refusing to write into a non-empty directory", file=target)
+    refuse_non_empty(target)
 
 
 def _create(
@@ -95,12 +92,7 @@ def _create(
     """Build the feedstock in a hidden sibling folder and rename it into place: all or nothing."""
     from smithy import gitio
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(
-        tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-    )
-    try:
-        staging.chmod(0o777 & ~umask())
+    with staged_directory(target) as staging:
         shutil.copytree(recipe.directory, staging / RECIPE_DIR, ignore=_IGNORED, symlinks=True)
         (staging / CONFIG_FILE).write_text(to_yaml(config), encoding="utf-8")
         inputs = read_inputs(staging, template_dir())
@@ -108,12 +100,6 @@ def _create(
         for path, content in rendered.files.items():
             write_atomic(staging / path, content)
         sha = gitio.init_and_commit(staging, message)
-        if target.exists():
-            target.rmdir()
-        staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return sha, tuple(sorted(rendered.files))
 
 

@@ -35,6 +35,12 @@ def test_wheel_ships_the_template_and_finds_it_installed(tmp_path: Path) -> None
         names = set(archive.namelist())
         archive.extractall(tmp_path / "site")
     assert {f"smithy/feedstock-template/{name}" for name in shipped} <= names
+    package_data = {  # the admin repository's and the status page's templates
+        p.relative_to(ROOT).as_posix() for p in (ROOT / "smithy").rglob("*.j2")
+    }
+    assert "smithy/admin/templates/.github/workflows/bot.yml.j2" in package_data
+    assert "smithy/bot/status.html.j2" in package_data
+    assert package_data <= names
     found = subprocess.run(
         [sys.executable, "-c", "from smithy.paths import template_dir; print(template_dir())"],
         env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"},
