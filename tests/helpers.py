@@ -55,3 +55,15 @@ extra:
     - alice
     - bob
 """.format(sha="ab" * 32)
+
+
+def assert_golden(folder: Path, files: dict[str, bytes], *, update: bool) -> None:
+    """``files`` (path -> bytes) equal the golden copy in ``folder``; ``update`` rewrites it."""
+    if update:
+        for path, content in files.items():
+            (folder / path).parent.mkdir(parents=True, exist_ok=True)
+            (folder / path).write_bytes(content)
+    on_disk = {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+    assert on_disk == files, "the render changed: check it, then run `pytest --update-golden`"

@@ -10,6 +10,7 @@ from ruamel.yaml import YAML
 
 from smithy.admin import AdminSettings, render_admin
 from smithy.errors import UsageError
+from tests.helpers import assert_golden
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "admin"
 WORKFLOW = ".github/workflows/bot.yml"
@@ -17,15 +18,7 @@ SETTINGS = AdminSettings(org="pyodide-feedstocks", smithy_version="0.1.0")
 
 
 def test_golden(update_golden: bool) -> None:
-    files = render_admin(SETTINGS)
-    if update_golden:
-        for path, content in files.items():
-            (GOLDEN / path).parent.mkdir(parents=True, exist_ok=True)
-            (GOLDEN / path).write_bytes(content)
-    on_disk = {
-        p.relative_to(GOLDEN).as_posix(): p.read_bytes() for p in GOLDEN.rglob("*") if p.is_file()
-    }
-    assert on_disk == files, "the render changed: check it, then run `pytest --update-golden`"
+    assert_golden(GOLDEN, render_admin(SETTINGS), update=update_golden)
 
 
 def workflow(settings: AdminSettings = SETTINGS) -> Any:

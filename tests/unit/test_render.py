@@ -12,7 +12,7 @@ from smithy.paths import template_dir
 from smithy.render.manifest import MANIFEST
 from smithy.render.templates import discover
 from tests.conftest import GOLDEN
-from tests.helpers import PURE_SDIST, load_yaml, render_recipe, write_recipe
+from tests.helpers import PURE_SDIST, assert_golden, load_yaml, render_recipe, write_recipe
 
 WORKFLOW = ".github/workflows/build.yml"
 GENERATED = {
@@ -37,16 +37,7 @@ def steps_run(job: Any) -> str:
 
 @pytest.mark.parametrize("name", GOLDEN_RECIPES)
 def test_golden(recipes_root: Path, name: str, update_golden: bool) -> None:
-    files = render_recipe(recipes_root / name)
-    folder = GOLDEN / name
-    if update_golden:
-        for path, content in files.items():
-            (folder / path).parent.mkdir(parents=True, exist_ok=True)
-            (folder / path).write_bytes(content)
-    on_disk = {
-        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
-    }
-    assert on_disk == files, "the render changed: check it, then run `pytest --update-golden`"
+    assert_golden(GOLDEN / name, render_recipe(recipes_root / name), update=update_golden)
 
 
 def test_render_is_deterministic(recipes_root: Path) -> None:
