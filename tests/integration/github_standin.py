@@ -58,6 +58,7 @@ TEMPLATES = [
     ("pull", "/repos/{o}/{r}/pulls/{n}"),
     ("merge", "/repos/{o}/{r}/pulls/{n}/merge"),
     ("labels", "/repos/{o}/{r}/issues/{n}/labels"),
+    ("permission", "/repos/{o}/{r}/collaborators/{u}/permission"),
     ("label", "/repos/{o}/{r}/issues/{n}/labels/{name}"),
     ("comments", "/repos/{o}/{r}/issues/{n}/comments"),
     ("public_key", "/repos/{o}/{r}/actions/secrets/public-key"),
@@ -361,6 +362,8 @@ class GitHubStandIn:
                 return reply(200, s.repo_json(repo, user) | org)
             case "GET", "contents":
                 return reply(200, s.contents(repo, a[0] if a else "", q.get("ref")))
+            case "GET", "permission":
+                return reply(200, s.permission_json(repo, a[0]))
             case "GET", "ref" | "refs":
                 name = "refs/" + (a[0] if a else "")
                 return reply(200, s.get_ref(repo, name, exact=c.route == "ref"))

@@ -215,6 +215,17 @@ class Store:
         granted = p.get(repo.full_name) or p.get(repo.owner) or p.get("*") or ""
         return max(LEVELS.get(granted, 0), public)
 
+    def permission_json(self, repo: Repo, login: str) -> dict[str, Any]:
+        """``GET …/collaborators/{user}/permission``: maintain reads as write, triage as read."""
+        user = self.users.get(login)
+        if user is None:
+            raise ApiError(404, f"{login} is not a user")
+        names = {ADMIN: "admin", WRITE: "write", READ: "read"}
+        p = user.permission
+        role = p.get(repo.full_name) or p.get(repo.owner) or p.get("*") or "none"
+        permission = names.get(self.level(user, repo), "none")
+        return {"permission": permission, "role_name": role, "user": self.owner_json(login)}
+
     def repo(self, user: User | None, owner: str, name: str, need: int = READ) -> Repo:
         """The repository if ``user`` may see it (404 otherwise) and has ``need`` on it (403)."""
         org = self.orgs.get(owner)

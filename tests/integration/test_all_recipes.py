@@ -45,12 +45,13 @@ def workflows(recipes_root: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     )
     for name, files in variants.items():
         (out / f"{name}.yml").write_bytes(files[".github/workflows/build.yml"])
+    (out / "rerender.yml").write_bytes(variants["attrs"][".github/workflows/rerender.yml"])
     return root
 
 
 def test_workflows_pass_actionlint(workflows: Path) -> None:
     files = sorted((workflows / ".github" / "workflows").glob("*.yml"))
-    assert len(files) == 11
+    assert len(files) == 12
     assert_actionlint_clean(files)
 
 

@@ -17,6 +17,7 @@ from tests.helpers import PURE_SDIST, assert_golden, load_yaml, render_recipe, w
 WORKFLOW = ".github/workflows/build.yml"
 GENERATED = {
     WORKFLOW,
+    ".github/workflows/rerender.yml",
     "README.md",
     "LICENSE.txt",
     ".gitattributes",

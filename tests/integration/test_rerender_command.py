@@ -1,0 +1,202 @@
+"""The feedstock's "@pyodide-smithy-bot please rerender" workflow.
+
+Its shape is asserted on the rendered YAML (who gets which token and secret); its scripts are
+run for real with bash as GitHub runs them: the permission check against the GitHub stand-in,
+the render step in a clone of a real feedstock, the push step into the stand-in's bare repo.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smithy.feedstock.init import run_init
+from tests.conftest import METADATA
+from tests.helpers import load_yaml, render_recipe
+from tests.integration.conftest import GITHUB_ORG as ORG
+from tests.integration.conftest import GITHUB_TOKEN, git
+from tests.integration.github_standin import GitHubStandIn
+
+WORKFLOW = ".github/workflows/rerender.yml"
+BIN = Path(sys.executable).parent
+REPO = "attrs-feedstock"
+
+
+@pytest.fixture(scope="module")
+def flow(recipes_root: Path) -> Any:
+    return load_yaml(render_recipe(recipes_root / "attrs")[WORKFLOW])
+
+
+def step(flow: Any, job: str, name: str) -> dict[str, Any]:
+    steps = flow["jobs"][job]["steps"]
+    (found,) = [s for s in steps if s.get("id") == name or s.get("name", "").startswith(name)]
+    return dict(found)
+
+
+def test_only_the_push_step_holds_a_secret_and_the_render_job_a_read_only_token(flow: Any) -> None:
+    jobs = flow["jobs"]
+    assert flow["permissions"] == {}
+    assert jobs["render"]["permissions"] == {"contents": "read"}
+    assert "secrets." not in str(jobs["render"])
+    assert "github.token" not in str(jobs["render"])
+    for s in jobs["render"]["steps"] + jobs["push"]["steps"]:
+        if "actions/checkout" in s.get("uses", ""):
+            assert s["with"]["persist-credentials"] is False
+    holders = [
+        (job_id, s.get("id") or s.get("name"))
+        for job_id, job in jobs.items()
+        for s in job["steps"]
+        if "secrets." in str(s)
+    ]
+    assert holders == [("push", "token")]
+    assert jobs["push"]["permissions"] == {}
+    token = step(flow, "push", "token")["with"]
+    assert (token["permission-contents"], token["permission-workflows"]) == ("write", "write")
+
+
+def test_nothing_runs_unless_the_check_allowed_it(flow: Any) -> None:
+    jobs = flow["jobs"]
+    assert "please rerender" in jobs["check"]["if"]
+    assert "github.event.issue.pull_request" in jobs["check"]["if"]
+    assert jobs["render"]["needs"] == "check"
+    assert "needs.check.outputs.allowed == 'true'" in jobs["render"]["if"]
+    assert "render" in jobs["push"]["needs"]
+    assert jobs["push"]["if"] == "needs.render.outputs.changed == 'true'"  # render ran, so allowed
+    assert "needs.check.outputs.allowed == 'true'" in jobs["reply"]["if"]
+    # untrusted text reaches scripts only through environment variables, never ${{ }} in run:
+    for job in jobs.values():
+        for s in job["steps"]:
+            assert "${{" not in s.get("run", ""), s
+
+
+def bash(script: str, env: dict[str, str], cwd: Path) -> tuple[int, dict[str, str], str]:
+    """``run:`` as GitHub runs it (bash -eo pipefail), with $GITHUB_OUTPUT read back."""
+    output = cwd / f"github-output-{len(list(cwd.iterdir()))}"
+    output.write_text("")
+    proc = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        cwd=cwd,
+        env={"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(cwd), "GITHUB_OUTPUT": str(output)} | env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = output.read_text().splitlines()
+    return proc.returncode, dict(line.split("=", 1) for line in lines), proc.stdout + proc.stderr
+
+
+@pytest.fixture
+def pull(stand: GitHubStandIn, recipes_root: Path, tmp_path: Path) -> dict[str, Any]:
+    """attrs' feedstock (pinned to 314.0.4) in the stand-in, and a maintainer's PR that bumps
+    the pin in pyodide-smithy.yml without re-rendering."""
+    feedstock = run_init(str(recipes_root / "attrs"), output=tmp_path / REPO, xbuildenv="314.0.4",
+                         metadata=str(METADATA)).feedstock  # fmt: skip
+    bare = stand.create_repo(ORG, REPO)
+    git(feedstock, "push", "-q", "--force", str(bare), "HEAD:refs/heads/main")
+    config = feedstock / "pyodide-smithy.yml"
+    config.write_text(config.read_text().replace('"314.0.4"', '"314.0.5"'))
+    git(feedstock, "checkout", "-q", "-b", "bump")
+    git(feedstock, "-c", "user.name=m", "-c", "user.email=m@m", "commit", "-qam", "Bump xbuildenv")
+    git(feedstock, "push", "-q", str(bare), "bump")
+    stand.add_user("maintainer", "ghp_maintainer", permission={f"{ORG}/{REPO}": "maintain"})
+    stand.add_user("passer-by", "ghp_passer", permission={"*": "read"})
+    with stand.lock:
+        repo = stand.store.orgs[ORG].repos[REPO]
+        user = stand.store.users["maintainer"]
+        made = stand.store.create_pull(repo, user, {"head": "bump", "base": "main", "title": "t"})
+    return {"number": made.number, "head": git(feedstock, "rev-parse", "HEAD").strip()}
+
+
+def check(stand: GitHubStandIn, flow: Any, commenter: str, number: int, cwd: Path) -> Any:
+    env = {"GH_TOKEN": GITHUB_TOKEN, "API": stand.base_url, "REPO": f"{ORG}/{REPO}"}
+    env |= {"COMMENTER": commenter, "NUMBER": str(number)}
+    return bash(step(flow, "check", "permission")["run"], env, cwd)
+
+
+def test_the_check_lets_only_writers_through(
+    stand: GitHubStandIn, flow: Any, pull: dict[str, Any], tmp_path: Path
+) -> None:
+    for commenter in ("passer-by", "nobody-at-all"):
+        stand.endpoints.clear()
+        code, outputs, log = check(stand, flow, commenter, pull["number"], tmp_path)
+        assert code == 0, log
+        assert outputs == {"allowed": "false"}, log
+        assert stand.endpoints["GET /repos/{o}/{r}/pulls/{n}"] == 0  # nothing more is read
+    code, outputs, log = check(stand, flow, "maintainer", pull["number"], tmp_path)
+    assert code == 0, log
+    assert "maintainer has write access" in log
+    assert outputs == {
+        "allowed": "true",
+        "head_sha": pull["head"],
+        "head_ref": "bump",
+        "same_repo": "true",
+    }
+
+
+def test_render_then_push_rerenders_the_branch_and_refuses_other_changes(
+    stand: GitHubStandIn, flow: Any, pull: dict[str, Any], tmp_path: Path
+) -> None:
+    bare = stand.git_root / ORG / f"{REPO}.git"
+    work = tmp_path / "render"
+    git(tmp_path, "clone", "-q", str(bare), str(work))
+    git(work, "checkout", "-q", pull["head"])
+    env = {"HEAD_SHA": pull["head"], "PYODIDE_CROSS_BUILD_ENV_METADATA_URL": str(METADATA)}
+    code, outputs, log = bash(step(flow, "render", "rerender")["run"], env, work)
+    assert code == 0, log
+    assert outputs == {"changed": "true"}
+    patch = work / "rerender.patch"
+    assert "314.0.5" in patch.read_text()
+
+    def push(patch_text: str) -> tuple[int, str]:
+        target = tmp_path / f"push-{len(list(tmp_path.iterdir()))}"
+        git(tmp_path, "clone", "-q", str(bare), str(target))
+        git(target, "checkout", "-q", pull["head"])
+        (target / "rerender.patch").write_text(patch_text)
+        env = {"TOKEN": "ghs_app-token", "SERVER": stand.git_root.as_uri(), "REPO": f"{ORG}/{REPO}"}
+        env |= {"HEAD_SHA": pull["head"], "HEAD_REF": "bump"}
+        code, _, log = bash(step(flow, "push", "Apply the patch")["run"], env, target)
+        return code, log
+
+    sneaky = _patch_touching_the_recipe(bare, pull["head"], tmp_path)
+    code, log = push(sneaky)
+    assert code != 0
+    assert "refusing to push changes outside the generated files: ['recipe/meta.yaml']" in log
+    assert git(bare, "rev-parse", "bump").strip() == pull["head"]
+
+    code, log = push(patch.read_text())
+    assert code == 0, log
+    tip = git(bare, "rev-parse", "bump").strip()
+    assert tip != pull["head"]
+    assert git(bare, "rev-parse", f"{tip}^").strip() == pull["head"]
+    checked = tmp_path / "checked"
+    git(tmp_path, "clone", "-q", "--branch", "bump", str(bare), str(checked))
+    done = subprocess.run(
+        [str(BIN / "pyodide-smithy"), "rerender", "--check"],
+        cwd=checked,
+        env=os.environ | {"PYODIDE_CROSS_BUILD_ENV_METADATA_URL": str(METADATA)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _patch_touching_the_recipe(bare: Path, head: str, tmp_path: Path) -> str:
+    """A patch that changes recipe/meta.yaml and lists it in the manifest, as a hostile render
+    could."""
+    work = tmp_path / "hostile"
+    git(tmp_path, "clone", "-q", str(bare), str(work))
+    git(work, "checkout", "-q", head)
+    meta = work / "recipe" / "meta.yaml"
+    meta.write_text(meta.read_text() + "# changed\n")
+    manifest = work / ".pyodide-smithy" / "manifest.json"
+    manifest.write_text(
+        manifest.read_text().replace('"files": {', '"files": {"recipe/meta.yaml": "",')
+    )
+    git(work, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qam", "hostile")
+    return git(work, "format-patch", "--stdout", f"{head}..HEAD")
