@@ -175,6 +175,10 @@ def bot_status(
     report = gather_status(
         org.strip(), xbuildenv=xbuildenv, metadata=metadata, channel=channel, reports=reports or ()
     )
+    if not report.migrations:
+        from smithy import console
+
+        console.warn(f"no feedstocks in {org.strip()}: no repository has pyodide-smithy.yml")
     if html is not None:
         from smithy import console
         from smithy.bot.status_page import write_site
