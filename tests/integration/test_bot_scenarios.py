@@ -18,6 +18,7 @@ import pytest
 
 from smithy.bot.plan import RERUN_LABEL, Feedstock, Graph, State
 from smithy.bot.run import BotResult, run_bot
+from smithy.bot.status import gather_status
 from smithy.channel.local import LocalChannel
 from smithy.channel.model import Provenance
 from smithy.channel.wheel import read_wheel
@@ -249,6 +250,14 @@ def test_abi_migration_in_dependency_order_with_a_dependency_that_never_publishe
     assert stand.pulls(ORG, fs("astropy")) == []
     done = {n for n, d in decisions.items() if d.state == State.UP_TO_DATE}
     assert done == {fs(n) for n in RECIPES} - {fs("pyerfa"), fs("astropy")}
+
+    status = gather_status(
+        ORG, xbuildenv=ABI_TARGET, metadata=str(METADATA), channel=str(tmp_path / "channel")
+    ).to_json()
+    (rows,) = [{f["name"]: f for f in m["feedstocks"]} for m in status["migrations"]]
+    assert rows[fs("astropy")]["state"] == "awaiting-dependencies"
+    assert rows[fs("astropy")]["waiting_on"] == [fs("pyerfa")]  # the status says so
+    assert rows[fs("pyerfa")]["state"] == "merged-awaiting-upload"
 
     body = str(stand.pulls(ORG, fs("scikit-learn"))[0]["body"])
     assert "**The ABI changes**" in body
