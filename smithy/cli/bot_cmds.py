@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -102,12 +103,18 @@ def bot_run(
         print(json.dumps(result.to_json(), indent=2))
         return 1 if failed else 0
     actions = {a.feedstock: a for a in result.actions}
+    tally = Counter(a.action for a in result.actions)
     for d in result.decisions:
         line = f"{d.feedstock}\t{d.state}\t{d.reason}"
         if (action := actions.get(d.feedstock)) is not None:
             extra = f" #{action.pull}" if action.pull else ""
             line += f"\t[{action.action}{extra}]"
         print(line)
+    if result.decisions:
+        from smithy import console
+
+        done = ", ".join(f"{n} {what}" for what, n in sorted(tally.items())) or "nothing to do"
+        console.info(f"{len(result.decisions)} feedstocks: {done}")
     return 1 if failed else 0
 
 

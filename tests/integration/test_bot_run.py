@@ -234,6 +234,7 @@ def test_max_prs_and_the_command_line(stand: GitHubStandIn, tmp_path: Path) -> N
     text = CliRunner().invoke(app, args)
     assert text.exit_code == 0, text.output
     assert all(f"{r}\tpr-open" in text.output for r in repos)
+    assert "2 feedstocks: 2 unchanged" in text.output
     assert stand.count("POST", r".*/pulls") == 2
 
 

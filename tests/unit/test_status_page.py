@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from smithy.bot.status import FeedstockStatus, MigrationStatus, StatusReport
 from smithy.bot.status_page import NODE_W, layout, render_page
 
@@ -54,3 +56,27 @@ def test_text_from_github_is_escaped() -> None:
     assert "&lt;b&gt;a&lt;/b&gt;" in page
     assert "<b>a</b>" not in page
     assert page.count('<tr data-feedstock="a"') == 1
+
+
+def test_the_json_keys_are_the_documented_ones() -> None:
+    """docs/status.md promises these keys; renaming or dropping one must fail here first."""
+    from smithy.bot.status import PullStatus
+
+    pulled = FeedstockStatus(
+        **{**stock("a").__dict__, "pull": PullStatus(1, "https://x/pull/1", True, False, "success")}
+    )
+    data = StatusReport("o", "2026-11-25T00:00:00Z", (migration(pulled),), ("https://run",))
+    report = data.to_json()
+    assert list(report) == ["schema", "org", "generated", "runs", "migrations"]
+    (m,) = report["migrations"]
+    assert list(m) == ["xbuildenv", "python", "emscripten", "abi", "abi_change", "prerelease",
+                       "counts", "feedstocks"]  # fmt: skip
+    assert list(m["counts"]) == ["up-to-date", "ready", "pr-open", "merged-awaiting-upload",
+                                 "awaiting-dependencies", "declined", "failed"]  # fmt: skip
+    (f,) = m["feedstocks"]
+    assert list(f) == ["name", "state", "reason", "pinned", "repository", "link", "waiting_on",
+                       "depends_on", "pull"]  # fmt: skip
+    assert list(f["pull"]) == ["number", "url", "open", "merged", "ci"]
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "status.md").read_text()
+    for key in [*report, *m, *f, *f["pull"]]:
+        assert f"`{key}`" in docs or f'"{key}"' in docs, key
