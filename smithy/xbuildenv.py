@@ -6,7 +6,7 @@ import difflib
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +124,26 @@ def _version_key(release: XBuildEnv) -> Any:
 
 
 def parse_metadata(data: Any, source: str) -> Catalog:
-    """Validate metadata with pyodide-build's own ``CrossBuildEnvMetaSpec``."""
+    """Validate metadata with pyodide-build's own ``CrossBuildEnvMetaSpec``.
+
+    The result is kept in the cache directory under a digest of the metadata and of both
+    parsers' versions: importing and running pyodide-build's model costs ~0.15 s of ``init``,
+    and the same metadata always parses the same.
+    """
+    import hashlib
+
+    from pyodide_build import __version__ as pyodide_build_version
+
+    from smithy import __version__
+
+    text = json.dumps(data, sort_keys=True)
+    digest = hashlib.sha256(f"{__version__} {pyodide_build_version} {text}".encode())
+    parsed = cache_dir() / f"xbuildenv-parsed-{digest.hexdigest()[:24]}.json"
+    try:
+        rows = json.loads(parsed.read_text(encoding="utf-8"))
+        return Catalog(tuple(XBuildEnv(**row) for row in rows), source)
+    except (OSError, ValueError, TypeError):
+        pass
     from pyodide_build.xbuildenv_releases import CrossBuildEnvMetaSpec
 
     try:
@@ -143,6 +162,7 @@ def parse_metadata(data: Any, source: str) -> Catalog:
         )
         for r in spec.releases.values()
     )
+    _write_cache(parsed, [asdict(r) for r in releases])
     return Catalog(releases, source)
 
 

@@ -74,3 +74,24 @@ def test_offline_catalog_says_why_it_knows_one_release() -> None:
     assert offline.resolve("latest") == PINNED_DEFAULT
     with pytest.raises(XBuildEnvError, match="metadata is unreachable"):
         offline.get("315.0.0a2")
+
+
+def test_a_parsed_catalogue_is_reused_and_a_broken_one_reparsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pyodide_build.xbuildenv_releases import CrossBuildEnvMetaSpec
+
+    from smithy.paths import cache_dir
+
+    first = load_catalog(str(METADATA))
+    (parsed,) = cache_dir().glob("xbuildenv-parsed-*.json")
+
+    def refuse(data: object) -> object:
+        raise AssertionError("parsed again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(CrossBuildEnvMetaSpec, "from_dict", refuse)
+        assert load_catalog(str(METADATA)).releases == first.releases  # from the cache alone
+    parsed.write_text('[{"version": 1}]')
+    assert load_catalog(str(METADATA)).releases == first.releases
+    assert len(json.loads(parsed.read_text())) == 44  # rewritten whole
