@@ -11,7 +11,7 @@ import typer
 
 bot_app = typer.Typer(
     name="bot",
-    help="The migration bot: re-render the org's feedstocks for new xbuildenvs.",
+    help="The migration bot: move an org's feedstocks to new xbuildenvs, show where they stand.",
     no_args_is_help=True,
 )
 
