@@ -14,16 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from smithy.bot.github_view import FeedstockView
 from smithy.bot.plan import RERUN_LABEL, Decision, State, branch_for, shard_of, status_url_for
-from smithy.bot.survey import survey
+from smithy.bot.survey import read_org
 from smithy.errors import SmithyError, UsageError
-from smithy.github.client import GitHubClient, GitHubError, github_errors, make_client
+from smithy.github.client import GitHubClient, GitHubError, github_errors
 
 if TYPE_CHECKING:
     from github.PullRequest import PullRequest
 
     from smithy.xbuildenv import XBuildEnv
-
-DEFAULT_CHANNEL = "anaconda://pyodide"
 
 
 @dataclass(frozen=True)
@@ -105,13 +103,7 @@ def run_bot(
 ) -> BotResult:
     """One pass of the bot over ``org``; see the module docstring. ``status_url``: the status
     page PRs link to (default: the org's admin repository's GitHub Pages site)."""
-    from smithy.channel.open import existing, open_channel
-    from smithy.xbuildenv import load_catalog
-
-    catalog = load_catalog(metadata)
-    wheels = existing(open_channel(channel or DEFAULT_CHANNEL))  # read only for ABI migrations
-    client = make_client()
-    seen = survey(client, org, catalog, xbuildenv=xbuildenv, channel=wheels)
+    client, seen = read_org(org, xbuildenv=xbuildenv, metadata=metadata, channel=channel)
     decisions = list(seen.decisions)
     if shard is not None:
         decisions = [d for d in decisions if shard_of(d.feedstock, shard[1]) == shard[0]]

@@ -20,7 +20,6 @@ from smithy.errors import UsageError
 
 if TYPE_CHECKING:
     from smithy.bot.survey import Survey
-    from smithy.xbuildenv import XBuildEnv
 
 SCHEMA = 1
 STATES = tuple(str(s) for s in State)
@@ -142,13 +141,11 @@ def read_run_reports(paths: Iterable[Path]) -> tuple[dict[str, RunFailure], tupl
 def build_report(
     survey: Survey,
     *,
-    previous: Mapping[str, XBuildEnv | None],
     failures: Mapping[str, RunFailure] | None = None,
     runs: tuple[str, ...] = (),
     generated: str,
 ) -> StatusReport:
-    """The report for ``survey``. ``previous``: target version -> the stable release it moves
-    from (for ``abi_change``); ``failures``: from the bot runs' reports."""
+    """The report for ``survey``; ``failures``: from the bot runs' reports."""
     from smithy.channel.wheel import abi
 
     failures = failures or {}
@@ -184,14 +181,13 @@ def build_report(
     releases.setdefault(survey.default_target.version, survey.default_target)
     for version, stocks in by_target.items():
         target = releases[version]
-        before = previous.get(version)
         migrations.append(
             MigrationStatus(
                 xbuildenv=version,
                 python=target.python_version,
                 emscripten=target.emscripten_version,
                 abi=abi(target),
-                abi_change=before is not None and target.abi_breaking_from(before),
+                abi_change=survey.abi_moves.get(version, False),
                 prerelease=target.prerelease,
                 feedstocks=tuple(stocks),
             )
@@ -231,17 +227,9 @@ def gather_status(
     """Read the org now (as ``bot run`` does, acting on nothing) and build its report."""
     from datetime import UTC, datetime
 
-    from smithy.bot.run import DEFAULT_CHANNEL
-    from smithy.bot.survey import survey
-    from smithy.channel.open import existing, open_channel
-    from smithy.github.client import make_client
-    from smithy.xbuildenv import load_catalog
+    from smithy.bot.survey import read_org
 
     failures, runs = read_run_reports(reports)  # bad reports fail before anything is read
-    catalog = load_catalog(metadata)
-    wheels = existing(open_channel(channel or DEFAULT_CHANNEL))
-    seen = survey(make_client(), org, catalog, xbuildenv=xbuildenv, channel=wheels)
-    targets = {t.version: t for t in [*seen.targets.values(), seen.default_target]}
-    previous = {v: catalog.previous_stable(t) for v, t in targets.items()}
+    _, seen = read_org(org, xbuildenv=xbuildenv, metadata=metadata, channel=channel)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return build_report(seen, previous=previous, failures=failures, runs=runs, generated=now)
+    return build_report(seen, failures=failures, runs=runs, generated=now)

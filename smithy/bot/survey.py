@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from smithy.github.client import GitHubClient
     from smithy.xbuildenv import Catalog, XBuildEnv
 
+DEFAULT_CHANNEL = "anaconda://pyodide"
+
 
 @dataclass(frozen=True)
 class Survey:
@@ -29,6 +31,22 @@ class Survey:
     graph: Graph  # dependencies between the readable feedstocks
     default_target: XBuildEnv  # the stable target (unreadable feedstocks are counted under it)
     unreadable_urls: dict[str, str]  # unreadable feedstock -> the file at fault on GitHub
+    abi_moves: dict[str, bool]  # target version -> its ABI differs from the previous stable's
+
+
+def read_org(
+    org: str, *, xbuildenv: str | None, metadata: str | None, channel: str | None
+) -> tuple[GitHubClient, Survey]:
+    """The catalogue, the channel (opened first: a wrong one fails before GitHub is read), the
+    GitHub client, and the survey of ``org`` made with them."""
+    from smithy.channel.open import existing, open_channel
+    from smithy.github.client import make_client
+    from smithy.xbuildenv import load_catalog
+
+    catalog = load_catalog(metadata)
+    wheels = existing(open_channel(channel or DEFAULT_CHANNEL))  # read only for ABI migrations
+    client = make_client()
+    return client, survey(client, org, catalog, xbuildenv=xbuildenv, channel=wheels)
 
 
 def survey(
@@ -53,20 +71,24 @@ def survey(
     current = {n: env for n, v in by_name.items() if (env := _known(catalog, v))}
     stocks = [v.feedstock for v in views]
 
+    releases = {t.version: t for t in [*targets.values(), stable]}
+    abi_moves = {
+        v: (before := catalog.previous_stable(t)) is not None and t.abi_breaking_from(before)
+        for v, t in releases.items()
+    }
     decisions: list[Decision] = []
     published: dict[str, frozenset[str]] | None = None
+    from smithy.channel.wheel import abi
+
     for target in dict.fromkeys(targets.values()):
         members = {n for n, t in targets.items() if t == target}
         # ABI-breaking when the release moves the ABI (then a merged feedstock is done only once
         # its wheels are out, also after every feedstock merged) or a member is on an older ABI.
-        before = catalog.previous_stable(target)
-        abi_migration = (before is not None and target.abi_breaking_from(before)) or any(
+        abi_migration = abi_moves[target.version] or any(
             target.abi_breaking_from(current[n]) for n in members if n in current
         )
         if abi_migration and published is None:
             published = published_abis(channel, [o for f in stocks for o in f.outputs])
-        from smithy.channel.wheel import abi
-
         group = plan(
             stocks,
             target=target,
@@ -84,7 +106,8 @@ def survey(
         u.repo.name: f"{u.repo.html_url}/blob/HEAD/{u.file}" if u.file else u.repo.html_url
         for u in unreadable
     }
-    return Survey(org, by_name, targets, current, decisions, Graph.of(stocks), stable, urls)
+    graph = Graph.of(stocks)
+    return Survey(org, by_name, targets, current, decisions, graph, stable, urls, abi_moves)
 
 
 def _known(catalog: Catalog, view: FeedstockView) -> XBuildEnv | None:

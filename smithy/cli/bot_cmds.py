@@ -15,11 +15,45 @@ bot_app = typer.Typer(
     no_args_is_help=True,
 )
 
+# Options `run` and `status` share: both read the org the same way.
+OrgOption = Annotated[str, typer.Option("--org", help="The GitHub organization of the feedstocks.")]
+MetadataOption = Annotated[
+    str | None,
+    typer.Option(
+        "--xbuildenv-metadata",
+        metavar="URL|FILE",
+        help="Pyodide's xbuildenv metadata (default: Pyodide's published file).",
+        show_default=False,
+    ),
+]
+ChannelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--channel",
+        help="Where wheels are published, for ABI migrations (default: anaconda://pyodide).",
+        show_default=False,
+    ),
+]
+
+
+def _org(org: str) -> str:
+    from smithy.errors import UsageError
+
+    if not org.strip():
+        raise UsageError("pass the organization with --org", key="--org")
+    return org.strip()
+
+
+def _warn_no_feedstocks(org: str) -> None:
+    from smithy import console
+
+    console.warn(f"no feedstocks in {org}: no repository has pyodide-smithy.yml")
+
 
 @bot_app.command("run")
 def bot_run(
     *,
-    org: Annotated[str, typer.Option("--org", help="The GitHub organization of the feedstocks.")],
+    org: OrgOption,
     xbuildenv: Annotated[
         str | None,
         typer.Option(
@@ -29,23 +63,8 @@ def bot_run(
             show_default=False,
         ),
     ] = None,
-    metadata: Annotated[
-        str | None,
-        typer.Option(
-            "--xbuildenv-metadata",
-            metavar="URL|FILE",
-            help="Pyodide's xbuildenv metadata (default: Pyodide's published file).",
-            show_default=False,
-        ),
-    ] = None,
-    channel: Annotated[
-        str | None,
-        typer.Option(
-            "--channel",
-            help="Where wheels are published, for ABI migrations (default: anaconda://pyodide).",
-            show_default=False,
-        ),
-    ] = None,
+    metadata: MetadataOption = None,
+    channel: ChannelOption = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Change nothing: report what would be done.")
     ] = False,
@@ -79,13 +98,11 @@ def bot_run(
     GitHub credentials as for register-github. Exit 1 when an action failed for a feedstock
     (the others still ran; a re-run picks up where it stopped).
     """
+    from smithy import console
     from smithy.bot.run import parse_shard, run_bot
-    from smithy.errors import UsageError
 
-    if not org.strip():
-        raise UsageError("pass the organization with --org", key="--org")
     result = run_bot(
-        org.strip(),
+        _org(org),
         xbuildenv=xbuildenv,
         metadata=metadata,
         channel=channel,
@@ -96,9 +113,7 @@ def bot_run(
     )
     failed = any(a.action == "failed" for a in result.actions)
     if not result.decisions:
-        from smithy import console
-
-        console.warn(f"no feedstocks in {org.strip()}: no repository has pyodide-smithy.yml")
+        _warn_no_feedstocks(result.org)
     if as_json:
         print(json.dumps(result.to_json(), indent=2))
         return 1 if failed else 0
@@ -111,8 +126,6 @@ def bot_run(
             line += f"\t[{action.action}{extra}]"
         print(line)
     if result.decisions:
-        from smithy import console
-
         done = ", ".join(f"{n} {what}" for what, n in sorted(tally.items())) or "nothing to do"
         console.info(f"{len(result.decisions)} feedstocks: {done}")
     return 1 if failed else 0
@@ -121,7 +134,7 @@ def bot_run(
 @bot_app.command("status")
 def bot_status(
     *,
-    org: Annotated[str, typer.Option("--org", help="The GitHub organization of the feedstocks.")],
+    org: OrgOption,
     xbuildenv: Annotated[
         str | None,
         typer.Option(
@@ -130,23 +143,8 @@ def bot_status(
             show_default=False,
         ),
     ] = None,
-    metadata: Annotated[
-        str | None,
-        typer.Option(
-            "--xbuildenv-metadata",
-            metavar="URL|FILE",
-            help="Pyodide's xbuildenv metadata (default: Pyodide's published file).",
-            show_default=False,
-        ),
-    ] = None,
-    channel: Annotated[
-        str | None,
-        typer.Option(
-            "--channel",
-            help="Where wheels are published, for ABI migrations (default: anaconda://pyodide).",
-            show_default=False,
-        ),
-    ] = None,
+    metadata: MetadataOption = None,
+    channel: ChannelOption = None,
     reports: Annotated[
         list[Path] | None,
         typer.Option(
@@ -175,17 +173,14 @@ def bot_status(
     from smithy.bot.status import gather_status, text_lines
     from smithy.errors import UsageError
 
-    if not org.strip():
-        raise UsageError("pass the organization with --org", key="--org")
+    name = _org(org)
     if html is not None and html.exists() and not html.is_dir():
         raise UsageError("--html must name a directory", file=html)
     report = gather_status(
-        org.strip(), xbuildenv=xbuildenv, metadata=metadata, channel=channel, reports=reports or ()
+        name, xbuildenv=xbuildenv, metadata=metadata, channel=channel, reports=reports or ()
     )
     if not report.migrations:
-        from smithy import console
-
-        console.warn(f"no feedstocks in {org.strip()}: no repository has pyodide-smithy.yml")
+        _warn_no_feedstocks(report.org)
     if html is not None:
         from smithy import console
         from smithy.bot.status_page import write_site
