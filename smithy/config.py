@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from smithy.errors import ConfigError
+from smithy.self_install import DESCRIPTION as INSTALL_DESCRIPTION
+from smithy.self_install import PATTERN as INSTALL_PATTERN
 
 CONFIG_FILE = "pyodide-smithy.yml"
 DEFAULT_PYODIDE_BUILD = "0.39.2"
@@ -86,6 +88,14 @@ class FeedstockConfig:
         DEFAULT_PYODIDE_BUILD,
         pattern=VERSION_PATTERN,
     )
+    pyodide_smithy: str = _opt(
+        "pyodide-smithy",
+        f"Where CI installs pyodide-smithy from: {INSTALL_DESCRIPTION}. Empty: the "
+        "pyodide-smithy that rendered the feedstock (its release, or its git commit when it "
+        "was installed from git).",
+        "",
+        pattern=INSTALL_PATTERN,
+    )
     pure_python: bool = _opt(
         "pure-python",
         "Build an sdist recipe with pypa/build (PEP 517) and no Emscripten, because it holds no "
@@ -153,7 +163,7 @@ def _value(kind: Any, f: dataclasses.Field[Any], value: Any, path: Path, key: st
         raise ConfigError(f"'{key}' must be a string, not {value!r}", file=path, key=key)
     text = str(value)
     pattern = f.metadata.get("pattern")
-    if pattern and not re.match(pattern, text):
+    if pattern and not re.fullmatch(pattern, text):  # no trailing newline slips past '$'
         raise ConfigError(f"'{key}' has an invalid value {text!r}", file=path, key=key)
     return text
 

@@ -217,6 +217,17 @@ def bot_init_admin(
         str,
         typer.Option("--channel", help="Where the feedstocks publish (for ABI migrations)."),
     ] = "anaconda://pyodide",
+    pyodide_smithy: Annotated[
+        str | None,
+        typer.Option(
+            "--pyodide-smithy",
+            metavar="VERSION|GIT_URL@COMMIT",
+            help="Where the bot, and through its pull requests every feedstock's CI, installs "
+            "pyodide-smithy from: a release (0.1.0) or git+https://HOST/OWNER/REPO@COMMIT "
+            "(default: this pyodide-smithy's own release or git commit).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> int:
     """Create ORG's admin repository: a scheduled, sharded bot run and its status page.
 
@@ -225,10 +236,16 @@ def bot_init_admin(
     secrets and Pages. Push it as ORG/pyodide-smithy-admin.
     """
     from smithy import console
-    from smithy.admin import AdminSettings, run_init_admin
+    from smithy.admin import AdminSettings, run_init_admin, smithy_install_option
     from smithy.bot.plan import ADMIN_REPO
 
-    settings = AdminSettings(org=org.strip(), shards=shards, schedule=schedule, channel=channel)
+    settings = AdminSettings(
+        org=org.strip(),
+        shards=shards,
+        schedule=schedule,
+        channel=channel,
+        smithy=smithy_install_option(pyodide_smithy),
+    )
     target, _ = run_init_admin(settings, output or Path.cwd() / ADMIN_REPO)
     print(f"created {target}")
     console.info(

@@ -26,8 +26,10 @@ class Inputs:
     templates: TemplateSet
 
     def digest(self, xbuildenv: XBuildEnv) -> str:
-        return inputs_digest(
-            smithy_version=__version__,
+        from smithy.self_install import running_install
+
+        return inputs_digest(  # the running installation is the default install source of CI
+            smithy_version=f"{__version__} {running_install().spec}",
             xbuildenv=xbuildenv,
             config_text=self.config_text,
             meta_text=self.meta_text,

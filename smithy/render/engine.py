@@ -25,6 +25,7 @@ def render(context: RenderContext, templates: TemplateSet) -> dict[str, bytes]:
             "xbuildenv",
             "kind",
             "smithy_version",
+            "smithy_install",
             "header",
             "upload_target",
             "index_url",

@@ -8,13 +8,14 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from smithy.admin import AdminSettings, render_admin
+from smithy.admin import AdminSettings, render_admin, smithy_install_option
 from smithy.errors import UsageError
+from smithy.self_install import SmithyInstall
 from tests.helpers import assert_golden
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "admin"
 WORKFLOW = ".github/workflows/bot.yml"
-SETTINGS = AdminSettings(org="pyodide-feedstocks", smithy_version="0.1.0")
+SETTINGS = AdminSettings(org="pyodide-feedstocks", smithy=SmithyInstall("0.1.0"))
 
 
 def test_golden(update_golden: bool) -> None:
@@ -53,6 +54,30 @@ def test_shards_schedule_and_channel_reach_the_commands() -> None:
     (status,) = [s["run"] for s in flow["jobs"]["status"]["steps"] if s.get("name") == "bot status"]
     assert "--run-report" in status
     assert "--html site" in status
+
+
+def test_the_org_installs_pyodide_smithy_from_its_setting() -> None:
+    """Between releases an org pins a git commit: both jobs install it, through env only."""
+    git = "git+https://github.com/o/pyodide-smithy@" + "0" * 40
+    flow = workflow(AdminSettings(org="o", smithy=smithy_install_option(git)))
+    for job in ("run", "status"):
+        (step,) = [s for s in flow["jobs"][job]["steps"] if "pip install" in s.get("run", "")]
+        assert step["env"] == {"PYODIDE_SMITHY": f"pyodide-smithy @ {git}"}
+        assert step["run"] == 'python -m pip install "$PYODIDE_SMITHY"'
+    assert (
+        f"--pyodide-smithy {git}"
+        in render_admin(AdminSettings(org="o", smithy=SmithyInstall(git)))["README.md"].decode()
+    )
+
+
+@pytest.mark.parametrize("spec", ["main", "0.1", "git+https://x/y@main", '0.1.0"; id; "'])
+def test_a_pyodide_smithy_that_is_not_pinned_is_refused(spec: str) -> None:
+    if spec == "0.1":
+        assert smithy_install_option(spec) == SmithyInstall("0.1")  # a release, exact
+        return
+    with pytest.raises(UsageError) as refused:
+        smithy_install_option(spec)
+    assert refused.value.key == "--pyodide-smithy"
 
 
 @pytest.mark.parametrize(

@@ -72,6 +72,9 @@ def test_missing_xbuildenv() -> None:
         ({"xbuildenv": "314.0.5", "channel": {"label": "has space"}}, "channel.label"),
         ({"xbuildenv": "314.0.5", "channel": "anaconda://x"}, "channel"),
         ({"xbuildenv": ["314"]}, "xbuildenv"),
+        ({"xbuildenv": "314.0.5\n"}, "xbuildenv"),  # '$' alone would let a newline through
+        ({"xbuildenv": "314.0.5", "pyodide-build": "0.39.2\n  shell: sh"}, "pyodide-build"),
+        ({"xbuildenv": "314.0.5", "pyodide-smithy": "main"}, "pyodide-smithy"),
     ],
 )
 def test_bad_values_name_their_key(data: object, key: str) -> None:
@@ -102,6 +105,7 @@ def test_schema_rejects_unknown_keys_and_documents_every_key() -> None:
     assert set(schema["properties"]) == {
         "xbuildenv",
         "pyodide-build",
+        "pyodide-smithy",
         "pure-python",
         "tests",
         "channel",

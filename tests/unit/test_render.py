@@ -64,7 +64,9 @@ def test_compiled_workflow(recipes_root: Path) -> None:
     setup = next(s for s in build["steps"] if "setup-python" in s.get("uses", ""))
     assert setup["with"]["python-version"] == "3.14.2"
     run = steps_run(build)
-    assert 'pip install "pyodide-smithy==0.1.0" "pyodide-build==0.39.2"' in run
+    assert 'pip install "$PYODIDE_SMITHY" "pyodide-build==0.39.2"' in run
+    install = next(s for s in build["steps"] if "$PYODIDE_SMITHY" in s.get("run", ""))
+    assert install["env"] == {"PYODIDE_SMITHY": "pyodide-smithy==0.1.0"}
     assert 'pyodide xbuildenv install 314.0.5 --path "$xbuildenv"' in run
     assert "pyodide xbuildenv install-emscripten --version 5.0.3" in run
 
@@ -157,6 +159,24 @@ def test_local_channel_gets_no_upload_job(recipes_root: Path) -> None:
     assert b"does not upload it" in files["README.md"]
 
 
+def test_ci_installs_pyodide_smithy_from_where_the_feedstock_says(recipes_root: Path) -> None:
+    """An org between releases pins a git commit; every job and the README install that."""
+    git = "git+https://github.com/my-org/pyodide-smithy@" + "ab" * 20
+    files = render_recipe(recipes_root / "numpy", pyodide_smithy=git)
+    installs = [
+        (path, step)
+        for path in (WORKFLOW, ".github/workflows/rerender.yml")
+        for job in load_yaml(files[path])["jobs"].values()
+        for step in job["steps"]
+        if "pip install" in step.get("run", "")
+    ]
+    assert len(installs) == 4  # build, test, upload, and the rerender command's render job
+    for path, step in installs:
+        assert step["env"]["PYODIDE_SMITHY"] == f"pyodide-smithy @ {git}", path
+        assert step["run"].startswith('python -m pip install "$PYODIDE_SMITHY"'), path
+    assert f'pip install "pyodide-smithy @ {git}"' in files["README.md"].decode()
+
+
 def test_codeowners_and_readme(recipes_root: Path) -> None:
     files = render_recipe(recipes_root / "numpy")
     assert files[".github/CODEOWNERS"].decode().splitlines()[-1] == "* @agriyakhetarpal"
@@ -166,6 +186,13 @@ def test_codeowners_and_readme(recipes_root: Path) -> None:
     )
     assert "[@agriyakhetarpal](https://github.com/agriyakhetarpal)" in readme
     assert "pyodide-smithy rerender" in readme
+    assert readme.splitlines()[1] == "# numpy-feedstock"
+
+
+def test_readme_title_is_the_feedstock_folder(tmp_path: Path) -> None:
+    """A recipe named ``Jinja2`` lives in ``jinja2-feedstock``: the title says the same."""
+    files = render_recipe(write_recipe(tmp_path, PURE_SDIST.replace("example-pkg", "Example_Pkg")))
+    assert files["README.md"].decode().splitlines()[1] == "# example-pkg-feedstock"
 
 
 def test_override_replaces_one_template(tmp_path: Path) -> None:
