@@ -152,7 +152,13 @@ def _compiled(fs: Feedstock, work: Path, staged: Path, channel: str | None) -> l
             compiled.check_emcc_version(output, fs.xbuildenv)
         compiled.check_xbuildenv(fs.xbuildenv, xb)
     except BuildError as exc:  # the pin at fault is pyodide-smithy.yml's xbuildenv
-        raise BuildError(exc.message, file=exc.file or fs.config_path, key=exc.key) from None
+        message, key = exc.message, exc.key
+        if fs.recipe.pure_blocker is None and fs.kind is BuildKind.COMPILED:
+            message += (
+                "; or, if the sdist holds no compiled code, set `pure-python: true` in "
+                f"{CONFIG_FILE} to build it with pypa/build and no Emscripten"
+            )
+        raise BuildError(message, file=exc.file or fs.config_path, key=key) from None
     _check_pyodide_build(fs.config)
     recipes = work / "recipes"
     recipes.mkdir()

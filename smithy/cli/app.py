@@ -81,12 +81,28 @@ def init(
     ] = None,
     xbuildenv: XBuildEnvOption = None,
     metadata: MetadataOption = None,
+    channel: Annotated[
+        str | None,
+        typer.Option(
+            "--channel",
+            metavar="URL",
+            help="The channel CI publishes to: anaconda://OWNER (your Anaconda.org user or "
+            "organisation), or a URL or directory (CI then uploads nothing). Default: "
+            "anaconda://pyodide. Stored as channel.url in pyodide-smithy.yml.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Turn one recipe into a feedstock: a git repository with recipe/, settings and CI."""
     from smithy.feedstock.init import run_init
 
     result = run_init(
-        recipe, recipes=recipes, output=output, xbuildenv=xbuildenv, metadata=metadata
+        recipe,
+        recipes=recipes,
+        output=output,
+        xbuildenv=xbuildenv,
+        metadata=metadata,
+        channel=channel,
     )
     r = result.recipe
     print(

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from smithy import __version__, console
-from smithy.config import CONFIG_FILE, DEFAULT_PYODIDE_BUILD, FeedstockConfig, to_yaml
+from smithy.config import (
+    CHANNEL_PATTERN,
+    CONFIG_FILE,
+    DEFAULT_PYODIDE_BUILD,
+    ChannelConfig,
+    FeedstockConfig,
+    to_yaml,
+)
+from smithy.errors import UsageError
 from smithy.feedstock.rerender import render_feedstock
 from smithy.feedstock.state import RECIPE_DIR, read_inputs
 from smithy.fsutil import refuse_non_empty, staged_directory, write_atomic
@@ -50,13 +59,16 @@ def run_init(
     output: Path | None = None,
     xbuildenv: str | None = None,
     metadata: str | None = None,
+    channel: str | None = None,
 ) -> InitResult:
     """Create ``<name>-feedstock/`` (or ``output``) from the recipe ``spec``, in one commit."""
     from smithy.recipe.load import load_recipe
     from smithy.recipe.sources import resolve
 
-    if output is not None:
-        _check_target(output.absolute())  # before any download: fail fast on a busy target
+    channel_config = _channel(channel)
+    expected = _expected_target(spec, output)
+    if expected is not None:
+        _check_target(expected)  # before any lookup: fail fast on a busy target
     target_env = load_catalog(metadata).resolve(xbuildenv)
     source = resolve(spec, recipes, python_version=target_env.python_version)
     console.info(f"using {source.description}")
@@ -65,7 +77,10 @@ def run_init(
         target = (output or Path.cwd() / recipe.feedstock_name).absolute()
         _check_target(target)
         config = FeedstockConfig(
-            xbuildenv=target_env.version, pyodide_build=pyodide_build_for(target_env)
+            xbuildenv=target_env.version,
+            pyodide_build=pyodide_build_for(target_env),
+            channel=channel_config,
+            pure_python=source.pure_python and _fits_pure(recipe),
         )
         message = _initial_message(recipe, target_env)
         commit, files = _create(target, recipe, config, target_env, message)
@@ -84,6 +99,37 @@ def run_init(
 
 def _check_target(target: Path) -> None:
     refuse_non_empty(target)
+
+
+def _expected_target(spec: str, output: Path | None) -> Path | None:
+    """Where the feedstock will go, known before the recipe is fetched: ``output``, else the
+    folder named after the package (a recipe path is read locally, so its name is known)."""
+    from smithy.recipe.model import normalize
+    from smithy.recipe.sources import is_path_spec, recipe_name_at, split_spec
+
+    if output is not None:
+        return output.absolute()
+    name = recipe_name_at(Path(spec)) if is_path_spec(spec) else split_spec(spec)[0]
+    return Path.cwd() / f"{normalize(name)}-feedstock" if name else None
+
+
+def _fits_pure(recipe: Recipe) -> bool:
+    from smithy.recipe.model import BuildKind
+
+    return recipe.kind is BuildKind.COMPILED and recipe.pure_blocker is None
+
+
+def _channel(url: str | None) -> ChannelConfig:
+    """``init --channel``: the channel CI publishes to, checked as ``channel.url`` is."""
+    if url is None:
+        return ChannelConfig()
+    if not re.fullmatch(CHANNEL_PATTERN, url):
+        raise UsageError(
+            f"--channel must be anaconda://OWNER, an http(s):// channel URL or a directory, "
+            f"not {url!r}",
+            key="--channel",
+        )
+    return ChannelConfig(url=url)
 
 
 def _create(

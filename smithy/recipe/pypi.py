@@ -50,6 +50,11 @@ _SDIST_TOOLING = frozenset(
     {"setup", "conftest", "noxfile", "tasks", "fabfile", "pavement", "versioneer", "ez_setup"}
     | {"docs", "doc", "examples", "benchmarks", "tools", "scripts"}
 )
+# What only a compiler turns into something importable; an sdist without any is pure Python.
+_COMPILED_SUFFIXES = frozenset(
+    {".c", ".cc", ".cpp", ".cxx", ".c++", ".pyx", ".f", ".f90", ".f95", ".rs", ".go", ".cu"}
+)
+_COMPILED_BUILD_FILES = frozenset({"Cargo.toml", "CMakeLists.txt", "meson.build"})
 _HOME_LABELS = ("homepage", "home", "source", "repository", "sourcecode", "github")
 
 
@@ -60,6 +65,7 @@ class GeneratedRecipe:
     meta_yaml: str  # the full text of the meta.yaml
     source_url: str  # the file used as source
     pure_wheel: bool  # the source is a py3-none-any (or py2.py3-none-any) wheel
+    pure_sdist: bool = False  # the source is an sdist that holds Python only
 
 
 def generate_recipe(
@@ -86,6 +92,7 @@ def generate_recipe(
             top_level = _wheel_top_level(zf)
         else:
             top_level = _top_level_names(sdist()[0], sdist=True)
+        pure_sdist = not source.wheel and _holds_python_only(wheels, sdist)
     finally:
         if zf is not None:
             zf.close()
@@ -107,7 +114,23 @@ def generate_recipe(
         meta_yaml=text,
         source_url=source.url,
         pure_wheel=source.pure,
+        pure_sdist=pure_sdist,
     )
+
+
+def _holds_python_only(
+    wheels: list[IndexFile], sdist: Callable[[], tuple[list[str], bytes | None]]
+) -> bool:
+    """Whether a release with no pure wheel is pure Python all the same: it publishes no
+    binary wheel, and its sdist holds no source that needs a compiler (C, C++, Cython,
+    Fortran, Rust, Go, CUDA) nor a Cargo/CMake/Meson build."""
+    if wheels:  # any wheel of the release that is not the chosen source is a binary one
+        return False
+    for name in sdist()[0]:
+        base = name.rsplit("/", 1)[-1]
+        if base in _COMPILED_BUILD_FILES or Path(base).suffix.lower() in _COMPILED_SUFFIXES:
+            return False
+    return True
 
 
 def _open_wheel(wheel: IndexFile) -> zipfile.ZipFile:

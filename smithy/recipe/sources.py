@@ -29,6 +29,7 @@ class RecipeSource:
     description: str
     pinned_version: str | None = None
     temporary: bool = False  # a folder made for this run (a recipe generated from PyPI)
+    pure_python: bool = False  # an sdist found to hold Python only: build it without Emscripten
 
 
 def is_path_spec(spec: str) -> bool:
@@ -69,6 +70,20 @@ def resolve(spec: str, recipes: str | None, *, python_version: str) -> RecipeSou
         except RecipeNotFoundError:
             console.info(f"{upstream} has no recipe for {spec}; generating from PyPI")
     return _from_pypi(spec, python_version)
+
+
+def recipe_name_at(path: Path) -> str | None:
+    """``package.name`` of the recipe at ``path``, read cheaply; ``None`` if it cannot be read
+    (loading the recipe properly reports why)."""
+    from smithy.yamlio import load_yaml_text
+
+    try:
+        meta = _from_path(path).directory / META
+        data = load_yaml_text(meta.read_text(encoding="utf-8"), meta, error=RecipeError)
+        name = data["package"]["name"]
+    except (RecipeError, OSError, UnicodeDecodeError, KeyError, TypeError):
+        return None
+    return name if isinstance(name, str) and name else None
 
 
 def _from_path(path: Path) -> RecipeSource:
@@ -130,9 +145,15 @@ def _from_pypi(spec: str, python_version: str) -> RecipeSource:
     directory = Path(tempfile.mkdtemp(prefix="pyodide-smithy-recipe-")) / normalize(generated.name)
     directory.mkdir()
     (directory / META).write_text(generated.meta_yaml, encoding="utf-8")
-    kind = "pure wheel" if generated.pure_wheel else "sdist"
+    if generated.pure_wheel:
+        kind = "pure wheel"
+    elif generated.pure_sdist:
+        kind = "sdist of pure Python: pure-python: true, built without Emscripten"
+    else:
+        kind = "sdist, built with Emscripten"
     return RecipeSource(
         directory,
         f"new recipe for {generated.name} {generated.version} generated from {index} ({kind})",
         temporary=True,
+        pure_python=generated.pure_sdist,
     )

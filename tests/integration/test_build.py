@@ -389,7 +389,27 @@ def test_compiled_without_emscripten_says_how_to_get_it(
     assert "\n" not in message
     assert info.value.file == str(root / "pyodide-smithy.yml")
     assert info.value.key == "xbuildenv"
+    assert "pure-python" not in message  # host requirements: it cannot be built as pure Python
     assert not (tmp_path / "dist").exists()
+
+
+def test_an_sdist_that_could_be_pure_names_the_setting_when_emscripten_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    meta = SDIST_META.format(
+        name="maybepure",
+        url="https://example.invalid/maybepure-1.0.tar.gz",
+        sha="ab" * 32,
+        extra="",
+    )
+    root = feedstock(tmp_path, meta)
+    no_emcc(monkeypatch, tmp_path)
+    with pytest.raises(BuildError) as info:
+        run_build(root, output=tmp_path / "dist")
+    message = str(info.value)
+    assert message.startswith("Emscripten 5.0.3 is missing")
+    assert "set `pure-python: true` in pyodide-smithy.yml" in message
+    assert "\n" not in message
 
 
 def test_compiled_with_emcc_but_no_xbuildenv(

@@ -14,7 +14,7 @@ from smithy.feedstock.init import run_init
 from tests.conftest import METADATA
 from tests.helpers import PURE_SDIST, write_recipe
 from tests.integration.conftest import git, smithy
-from tests.integration.pypi_server import FakeIndex, metadata, serve, wheel
+from tests.integration.pypi_server import FakeIndex, metadata, sdist, serve, wheel
 
 
 def test_init_from_recipes_dir(recipes_root: Path, tmp_path: Path) -> None:
@@ -143,6 +143,53 @@ def test_refuses_a_non_empty_directory_but_takes_an_empty_one(tmp_path: Path) ->
     empty.mkdir()
     assert smithy("init", folder, "-o", empty).code == 0
     assert (empty / "pyodide-smithy.yml").is_file()
+
+
+def test_an_existing_folder_is_refused_before_any_lookup(tmp_path: Path) -> None:
+    """Nothing is fetched for a feedstock that cannot be written: every service here is a
+    closed port, and a lookup would say "cannot reach" before failing."""
+    folder = write_recipe(tmp_path / "example", PURE_SDIST)
+    (tmp_path / "example-pkg-feedstock").mkdir()
+    (tmp_path / "example-pkg-feedstock" / "notes.txt").write_text("mine")
+    env = {"PYODIDE_CROSS_BUILD_ENV_METADATA_URL": "http://127.0.0.1:9/meta.json"}
+    busy = tmp_path / "example-pkg-feedstock"
+    for spec in ("Example_Pkg", "example-pkg==1.2.3", folder):
+        run = smithy("init", spec, cwd=tmp_path, env=env)
+        assert (run.code, run.err) == (
+            7,
+            f"error: refusing to write into a non-empty directory ({busy})\n",
+        ), spec
+    assert [p.name for p in busy.iterdir()] == ["notes.txt"]
+
+
+def test_init_takes_the_channel_to_publish_to(tmp_path: Path) -> None:
+    folder = write_recipe(tmp_path / "example", PURE_SDIST)
+    run = smithy("init", folder, "-o", tmp_path / "mine", "--channel", "anaconda://my-org")
+    assert run.code == 0, run.err
+    assert load_config(tmp_path / "mine" / "pyodide-smithy.yml").channel.url == "anaconda://my-org"
+    readme = (tmp_path / "mine" / "README.md").read_text()
+    assert "uploads it to the `my-org` channel on Anaconda.org" in readme
+    assert "https://pypi.anaconda.org/my-org/simple" in readme
+    bad = smithy("init", folder, "-o", tmp_path / "bad", "--channel", "anaconda://my org")
+    assert bad.code == 2
+    assert bad.err.startswith("error: --channel must be anaconda://OWNER")
+    assert len(bad.err.splitlines()) == 1
+    assert not (tmp_path / "bad").exists()
+
+
+def test_a_pure_sdist_from_the_index_builds_without_emscripten(tmp_path: Path) -> None:
+    """A project whose newest release is an sdist of Python only gets pure-python: true."""
+    files = {"PKG-INFO": metadata("Sdist-Pure", "1.0"), "sdist_pure/__init__.py": b"x = 1\n"}
+    with serve(FakeIndex()) as index:
+        index.add_project("sdist-pure", [sdist("sdist_pure", "1.0", files)])
+        env = {"PYODIDE_SMITHY_INDEX_URL": f"{index.base}/simple/", "NO_PROXY": "127.0.0.1"}
+        run = smithy("init", "sdist-pure", cwd=tmp_path, env=env)
+    assert run.code == 0, run.err
+    assert "(sdist of pure Python: pure-python: true, built without Emscripten)" in run.err
+    feedstock = tmp_path / "sdist-pure-feedstock"
+    assert load_config(feedstock / "pyodide-smithy.yml").pure_python
+    flow = (feedstock / ".github/workflows/build.yml").read_text()
+    assert "install-emscripten" not in flow
 
 
 def test_a_failure_half_way_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -112,6 +112,8 @@ def populate(index: FakeIndex) -> None:
             {"filename": "sdist_only-1.2.win32.exe", "body": b"MZ"},
         ],
     )
+    c_files = {"PKG-INFO": metadata("c-only", "0.2"), "c_only/__init__.py": b"", "c_only/_x.c": b""}
+    index.add_project("c-only", [sdist("c_only", "0.2", c_files)])
     zip_files = {"PKG-INFO": metadata("zip-only", "0.1", "Summary: zipped"), "zip_only.py": b""}
     index.add_project("zip-only", [sdist("zip_only", "0.1", zip_files, zip_=True)])
 
@@ -226,6 +228,7 @@ def test_sdist_only_project(index: FakeIndex) -> None:
     recipe = generate_recipe("sdist-only", python_version=PY)
     data = check(recipe)
     assert (recipe.name, recipe.version, recipe.pure_wheel) == ("Sdist_Only", "1.2", False)
+    assert recipe.pure_sdist  # no binary wheel, nothing to compile in the sdist
     assert recipe.source_url.endswith("/files/sdist_only-1.2.tar.gz")
     assert data["package"]["top-level"] == ["sdist_only"]
     assert data["requirements"]["run"] == ["numpy"]
@@ -245,12 +248,21 @@ def test_zip_sdist_only_project(index: FakeIndex) -> None:
     assert recipe.source_url.endswith("/files/zip_only-0.1.zip")
     assert data["package"]["top-level"] == ["zip_only"]
     assert data["about"]["summary"] == "zipped"
+    assert recipe.pure_sdist
+
+
+def test_an_sdist_with_c_sources_is_not_called_pure(index: FakeIndex) -> None:
+    recipe = generate_recipe("c-only", python_version=PY)
+    check(recipe)
+    assert not recipe.pure_wheel
+    assert not recipe.pure_sdist
 
 
 def test_platform_wheels_and_sdist(index: FakeIndex) -> None:
     recipe = generate_recipe("platpkg", python_version=PY)
     data = check(recipe)
     assert not recipe.pure_wheel
+    assert not recipe.pure_sdist  # it publishes binary wheels
     assert recipe.source_url.endswith("/files/platpkg-4.0.tar.gz")
     # Names from the (smallest) platform wheel, read in ranges; metadata from the metadata file
     # another wheel advertises; the sdist itself is never downloaded.
