@@ -79,8 +79,11 @@ def test_only_the_publish_job_may_mint_an_oidc_token() -> None:
         for name, job in flow["jobs"].items()
         for scope in write_permissions(job.get("permissions", {}))
     }
-    assert holders == {("publish", "id-token")}
-    assert release["jobs"]["publish"]["permissions"] == {"id-token": "write"}
+    assert holders == {("publish", "id-token"), ("publish", "attestations")}
+    assert release["jobs"]["publish"]["permissions"] == {
+        "id-token": "write",
+        "attestations": "write",
+    }
     assert release["jobs"]["build"]["permissions"] == {"contents": "read"}
     assert "secrets." not in (WORKFLOWS / "release.yml").read_text()
 
@@ -96,6 +99,9 @@ def test_publish_needs_build_and_runs_only_for_version_tags() -> None:
     assert publish["environment"] == {"name": "pypi", "url": "https://pypi.org/p/pyodide-smithy"}
     (upload,) = (s for s in publish["steps"] if "gh-action-pypi-publish" in s.get("uses", ""))
     assert set(upload.get("with", {})) <= {"packages-dir", "attestations"}  # no password: OIDC
+    (attest,) = (s for s in publish["steps"] if "attest-build-provenance" in s.get("uses", ""))
+    assert attest["with"] == {"subject-path": "dist/*"}  # the sdist and the wheel PyPI gets
+    assert publish["steps"].index(attest) < publish["steps"].index(upload)
     build_runs = "\n".join(s.get("run", "") for s in flow["jobs"]["build"]["steps"])
     assert "python -m build" in build_runs
     assert "twine check --strict dist/*" in build_runs
