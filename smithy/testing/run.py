@@ -64,22 +64,13 @@ def run_test(feedstock: Path, *, dist: Path, channel: str | None = None) -> Test
             "`node` was not found on PATH: install Node.js 18 or newer to test in Pyodide"
         )
     wheels = _dist_wheels(dist, xbuildenv)
+    # The channel is checked before the runtime is set up: a wrong one fails in a second.
+    reached = _reachable(open_channel(channel or config.channel.url), wheels, explicit=channel)
     runtime = runtime_for(xbuildenv)
-    source = open_channel(channel or config.channel.url)
-    if isinstance(source, LocalChannel) and not source.root.is_dir():
-        raise PyodideTestError("channel folder not found", file=source.root)
     requirements = sorted({f"{w.name}=={w.version}" for w in wheels})
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pyodide-smithy-")))
-        served = LocalChannel(tmp / "dist-channel")
-        for wheel in wheels:
-            served.put(wheel, labels=(MAIN,), provenance=Provenance(sha256=wheel.sha256))
-        indexes = [stack.enter_context(_serving(served.root)) + "/simple"]
-        indexes.append(
-            stack.enter_context(_serving(source.root)) + "/simple"
-            if isinstance(source, LocalChannel)
-            else source.index_url(MAIN)
-        )
+        source, indexes = _indexes(stack, tmp, wheels, reached)
         pypi = index_url_from_env()
         indexes.append(pypi)
 
@@ -134,6 +125,51 @@ def run_test(feedstock: Path, *, dist: Path, channel: str | None = None) -> Test
         installed=tuple(f"{i.name}=={i.version}" for i in check.installed),
         pyodide=runtime.version,
     )
+
+
+def _indexes(
+    stack: ExitStack, tmp: Path, wheels: list[Wheel], reached: Channel | None
+) -> tuple[Channel, list[str]]:
+    """The channel the lock resolves over, and the indexes micropip reads before the package
+    index: dist/'s wheels and the channel, local ones served on 127.0.0.1."""
+    served = LocalChannel(tmp / "dist-channel")
+    for wheel in wheels:
+        served.put(wheel, labels=(MAIN,), provenance=Provenance(sha256=wheel.sha256))
+    indexes = [stack.enter_context(_serving(served.root)) + "/simple"]
+    if reached is None:  # the package index alone; the lock resolves over an empty channel
+        empty = LocalChannel(tmp / "no-channel")
+        empty.root.mkdir()
+        return empty, indexes
+    if isinstance(reached, LocalChannel):
+        indexes.append(stack.enter_context(_serving(reached.root)) + "/simple")
+    else:
+        indexes.append(reached.index_url(MAIN))
+    return reached, indexes
+
+
+def _reachable(source: Channel, wheels: list[Wheel], *, explicit: str | None) -> Channel | None:
+    """``source`` if it answers. A ``--channel`` the user chose must; the feedstock's own
+    channel may not (offline, or not created yet): a warning, and ``None`` for the package
+    index alone."""
+    from smithy.channel.open import existing
+    from smithy.errors import ChannelError, NetworkError, UsageError
+
+    try:
+        existing(source)
+        if not isinstance(source, LocalChannel):
+            source.files(wheels[0].project)  # one small request, of the kind step 2 makes
+    except (UsageError, NetworkError, ChannelError) as exc:
+        if explicit is not None:
+            raise type(exc)(exc.message, file=exc.file, key="--channel") from None
+        from smithy import console
+
+        console.warn(
+            f"the feedstock's channel {source.description} cannot be used "
+            f"({exc.message}): dependencies come from the package index only "
+            "(pass --channel DIR to use a local channel)"
+        )
+        return None
+    return source
 
 
 def _recipe_tests(

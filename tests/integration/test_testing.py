@@ -17,6 +17,7 @@ import pytest
 from smithy.channel.local import LocalChannel
 from smithy.channel.model import Provenance
 from smithy.channel.wheel import read_wheel
+from smithy.errors import NetworkError, UsageError
 from smithy.feedstock.init import run_init
 from smithy.testing import PyodideTestError, TestReport, format_report, run_test
 from smithy.testing.environment import RUNNER_DIR_ENV, RUNTIME_DIR_ENV, runner_root
@@ -211,8 +212,61 @@ def test_no_wheel_in_dist_and_no_channel_folder(tmp_path: Path, channel: Path) -
     with pytest.raises(PyodideTestError, match="no wheel in dist/"):
         run_test(root, dist=root / "dist", channel=str(channel))
     make_wheel(root / "dist", "tiny-pkg", "1.2.0")
-    with pytest.raises(PyodideTestError, match="channel folder not found"):
+    with pytest.raises(UsageError, match="channel directory not found") as typo:
         run_test(root, dist=root / "dist", channel=str(tmp_path / "typo"))
+    assert typo.value.key == "--channel"
+
+
+SELF_CONTAINED = """\
+from pytest_pyodide import run_in_pyodide
+
+
+@run_in_pyodide(packages=["tiny-pkg"])
+def test_answer(selenium):
+    import tiny_pkg
+
+    assert tiny_pkg.answer() == 41
+"""
+ALONE = {"tiny_pkg/__init__.py": "def answer():\n    return 41\n", "tiny_pkg/sub.py": ""}
+
+
+@pytest.mark.parametrize("tests", [{}, {"test_tiny.py": SELF_CONTAINED}], ids=["imports", "files"])
+def test_an_unreachable_feedstock_channel_warns_and_uses_the_index_alone(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tests: dict[str, str],
+) -> None:
+    """Offline, or before the channel exists: the same one warning with or without test files."""
+    monkeypatch.setenv("PYODIDE_SMITHY_ANACONDA_API_URL", "http://127.0.0.1:9")
+    root = feedstock(tmp_path, tests, ALONE, requires=())
+    report = run_test(root, dist=root / "dist")  # channel.url: anaconda://pyodide
+    assert report.ok, format_report(report)
+    assert (report.pytest_exit == 0) is bool(tests)
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(
+        "warning: the feedstock's channel http://127.0.0.1:9/pyodide cannot"
+    )
+    assert "package index only (pass --channel DIR" in warnings[0]
+
+
+def test_an_unreachable_channel_given_on_the_command_line_fails_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before the runtime is set up: no minutes of set-up for a typo in --channel."""
+    from smithy.testing import run as run_module
+
+    def no_setup(*_: object) -> None:
+        raise AssertionError("the runtime was set up before the channel was checked")
+
+    monkeypatch.setattr(run_module, "runtime_for", no_setup, raising=False)
+    monkeypatch.setattr("smithy.testing.environment.runtime_for", no_setup)
+    root = feedstock(tmp_path, {}, ALONE, requires=())
+    with pytest.raises(NetworkError) as caught:
+        run_test(root, dist=root / "dist", channel="http://127.0.0.1:9/api/someone")
+    assert caught.value.key == "--channel"
+    assert "127.0.0.1:9" in str(caught.value)
 
 
 def test_default_places(monkeypatch: pytest.MonkeyPatch) -> None:
