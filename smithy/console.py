@@ -28,6 +28,11 @@ def warn(message: str) -> None:
         print(f"::warning::{_escape(message)}", file=sys.stderr)
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 file``, ``2 files``: a number with its noun in the right number."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def _escape(text: str) -> str:
     """Escape a GitHub Actions workflow-command value."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")

@@ -44,14 +44,13 @@ class Feedstock:
 def read_feedstock(root: Path) -> Feedstock:
     from smithy.build.model import read_spec
     from smithy.config import load_config
-    from smithy.feedstock.state import RECIPE_DIR, read_manifest
+    from smithy.feedstock.state import RECIPE_DIR, check_feedstock, read_manifest
     from smithy.recipe.load import META, load_recipe
     from smithy.render.context import effective_kind
     from smithy.render.manifest import MANIFEST
 
     root = root.absolute()
-    if not root.is_dir():
-        raise FeedstockError("feedstock directory not found", file=root)
+    check_feedstock(root)
     config_path = root / CONFIG_FILE
     config = load_config(config_path)
     recipe = load_recipe(root / RECIPE_DIR)

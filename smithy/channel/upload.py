@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from smithy import console
+from smithy.channel.local import LocalChannel
 from smithy.channel.model import Channel, ChannelFile, Outcome, Provenance
 from smithy.channel.wheel import Wheel, check_platform, read_wheel
-from smithy.errors import ChannelError, NetworkError, SmithyError, WheelError
+from smithy.errors import ChannelError, NetworkError, SmithyError, UsageError, WheelError
 from smithy.xbuildenv import XBuildEnv
 
 ATTEMPTS = 3
@@ -36,6 +37,13 @@ class Origin:
 
 def check_wheels(paths: Sequence[Path], xbuildenv: XBuildEnv | None) -> list[Wheel]:
     """Read and check every wheel; refuse them all, each with its reason, if any fails."""
+    for path in paths:  # a shell glob that matched nothing arrives as itself: `dist/*.whl`
+        if not path.exists() and any(c in path.name for c in "*?["):
+            raise UsageError(
+                f"no wheels matched {path}: build them first "
+                f"(`pyodide-smithy build --output {path.parent}/`)",
+                file=path.parent,
+            )
     wheels: list[Wheel] = []
     problems: list[SmithyError] = []
     for path in paths:
@@ -73,6 +81,8 @@ def run_upload(
 ) -> list[UploadResult]:
     """Upload ``paths`` to ``label``; at the end, raise a ChannelError naming every failure."""
     wheels = check_wheels(paths, xbuildenv)
+    if isinstance(channel, LocalChannel) and not channel.root.exists():
+        console.info(f"{channel.root} does not exist yet: creating a new local channel there")
     listing = _list(channel, {w.project: w.name for w in wheels}, jobs)
     with _progress(len(wheels)) as advance, ThreadPoolExecutor(max_workers=jobs) as pool:
 

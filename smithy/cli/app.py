@@ -143,6 +143,8 @@ def rerender(
     elif result.up_to_date:
         print(f"{result.feedstock}: up to date (xbuildenv {result.xbuildenv})")
     else:
+        from smithy.console import count
+
         verb = "would change" if check else "changed"
         for change in result.changes:
             print(f"  {change.action:<6} {change.path}")
@@ -150,7 +152,7 @@ def rerender(
             print(f"  (edited by hand: {path})", file=sys.stderr)
         tail = f", commit {result.commit[:10]}" if result.commit else ""
         print(
-            f"{result.feedstock}: {verb} {len(result.changes)} file(s) "
+            f"{result.feedstock}: {verb} {count(len(result.changes), 'file')} "
             f"for xbuildenv {result.xbuildenv}{tail}"
         )
     return 1 if check and not result.up_to_date else 0

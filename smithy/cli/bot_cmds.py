@@ -127,7 +127,7 @@ def bot_run(
         print(line)
     if result.decisions:
         done = ", ".join(f"{n} {what}" for what, n in sorted(tally.items())) or "nothing to do"
-        console.info(f"{len(result.decisions)} feedstocks: {done}")
+        console.info(f"{console.count(len(result.decisions), 'feedstock')}: {done}")
     return 1 if failed else 0
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from smithy.cli.options import MetadataOption
+from smithy.cli.options import MetadataOption, TokenFileOption
 
 if TYPE_CHECKING:
     from smithy.channel.model import Channel
@@ -36,14 +36,6 @@ ChannelOption = Annotated[
 ]
 FeedstockOption = Annotated[
     Path, typer.Option("--feedstock", help="The feedstock whose settings apply.")
-]
-TokenFileOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--token-file",
-        help="Read the token here instead of $ANACONDA_API_TOKEN.",
-        show_default=False,
-    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
@@ -306,7 +298,9 @@ def list_files(
         return
     for f in files:
         print(f"{f.filename:<60} {','.join(f.labels):<16} {f.size:>10}  {f.upload_time}")
-    print(f"{len(files)} file(s) on {ctx.main.description}", file=sys.stderr)
+    from smithy.console import count
+
+    print(f"{count(len(files), 'file')} on {ctx.main.description}", file=sys.stderr)
 
 
 @channel_app.command("remove")
@@ -349,8 +343,13 @@ def remove(
 @channel_app.command("serve")
 def serve(
     directory: Annotated[Path, typer.Argument(metavar="DIR", help="A local channel.")],
-    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port")] = 8000,
+    host: Annotated[
+        str,
+        typer.Option("--host", help="Address to listen on (0.0.0.0 for every interface)."),
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", help="Port to listen on (0: any free one).")
+    ] = 8000,
 ) -> None:
     """Serve a local channel over HTTP with CORS, for micropip (index: http://HOST:PORT/simple/)."""
     from smithy.channel.serve import make_server

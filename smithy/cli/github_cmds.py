@@ -37,10 +37,12 @@ def register_github(
     from smithy import console
     from smithy.channel.open import TOKEN_ENV, read_token
     from smithy.errors import UsageError
+    from smithy.feedstock.state import check_feedstock
     from smithy.github.register import SECRET_NAME, run_register
 
     if not org.strip():
         raise UsageError("pass the organization with --org", key="--org")
+    check_feedstock(feedstock.absolute())  # before warning about what it would be given
     upload_token = read_token(token_file)
     if upload_token is None:
         console.warn(

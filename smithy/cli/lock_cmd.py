@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from smithy.cli.options import MetadataOption, XBuildEnvOption
+from smithy.cli.options import MetadataOption, TokenFileOption, XBuildEnvOption
 
 
 def lock(
@@ -61,7 +61,7 @@ def lock(
             help="With --copy: move wheels' tests into <name>-tests entries.",
         ),
     ] = True,
-    token_file: Annotated[Path | None, typer.Option("--token-file", show_default=False)] = None,
+    token_file: TokenFileOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a summary as JSON.")] = False,
 ) -> None:
     """Resolve PACKAGE... over the channel's wheels for one Pyodide and write pyodide-lock.json."""
@@ -84,9 +84,12 @@ def lock(
     if as_json:
         print(json.dumps(result.to_json(), indent=2))
         return
+    from smithy.console import count
+
     for p in result.packages:
         print(f"{p['name']:<30} {p['version']:<14} {p['size']:>10}  {p['file_name']}")
     print(
-        f"wrote {result.lock}: {len(result.packages)} packages, {result.total_size} bytes; "
+        f"wrote {result.lock}: {count(len(result.packages), 'package')}, "
+        f"{count(result.total_size, 'byte')}; "
         f"load with packageBaseUrl={result.package_base_url!r}"
     )

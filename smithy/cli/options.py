@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,6 +22,14 @@ MetadataOption = Annotated[
         metavar="URL|FILE",
         help="Pyodide's xbuildenv metadata (default: $PYODIDE_CROSS_BUILD_ENV_METADATA_URL, "
         "else Pyodide's published file).",
+        show_default=False,
+    ),
+]
+TokenFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--token-file",
+        help="Read the Anaconda.org token here instead of $ANACONDA_API_TOKEN.",
         show_default=False,
     ),
 ]

@@ -38,15 +38,19 @@ class Inputs:
         )
 
 
+def check_feedstock(root: Path) -> None:
+    """Every command that works on a feedstock refuses anything else with this one error."""
+    if not root.is_dir():
+        raise FeedstockError("feedstock directory not found", file=root)
+    for needed in (CONFIG_FILE, f"{RECIPE_DIR}/{META}"):
+        if not (root / needed).is_file():
+            raise FeedstockError(f"not a feedstock: no {needed}", file=root)
+
+
 def read_inputs(root: Path, shipped_templates: Path) -> Inputs:
     config_path = root / CONFIG_FILE
     meta_path = root / RECIPE_DIR / META
-    if not root.is_dir():
-        raise FeedstockError("feedstock directory not found", file=root)
-    if not config_path.is_file():
-        raise FeedstockError(f"not a feedstock: no {CONFIG_FILE}", file=root)
-    if not meta_path.is_file():
-        raise FeedstockError(f"not a feedstock: no {RECIPE_DIR}/{META}", file=root)
+    check_feedstock(root)
     tests = tuple(sorted(p.name for p in (root / RECIPE_DIR).glob("test_*.py") if p.is_file()))
     return Inputs(
         config_text=config_path.read_bytes(),

@@ -40,10 +40,12 @@ class RegisterResult:
 
 def run_register(feedstock: Path, *, org: str, secret_token: str | None) -> RegisterResult:
     """Register ``feedstock`` as ``org``'s repository; idempotent but for the secret."""
+    from smithy.feedstock.state import RECIPE_DIR, check_feedstock
     from smithy.recipe.load import load_recipe
 
     feedstock = feedstock.absolute()
-    recipe = load_recipe(feedstock / "recipe")
+    check_feedstock(feedstock)
+    recipe = load_recipe(feedstock / RECIPE_DIR)
     local, sha = _clean_head(feedstock)
     checks = _status_checks(feedstock)
     client = make_client()

@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
 from smithy import console
 from smithy.channel.local import LocalChannel
 from smithy.channel.model import Channel, ChannelFile
@@ -84,9 +87,9 @@ def run_lock(
     sources: list[Channel] = list(channels) if isinstance(channels, list | tuple) else [channels]  # type: ignore[list-item]
     fetch = _Fetcher(label)
     files = [f for source in sources for f in fetch.add(source)]
-    chosen = resolve(requests, files, xbuildenv, fetch, _requires)
     info = info_spec(xbuildenv)
     lock = _base(base, info)
+    chosen = resolve(requests, files, xbuildenv, fetch, _requires, provided=_versions(lock))
     replaced = sorted(set(chosen) & set(lock.packages))
     unvendored: list[str] = []
     if copy is not None:
@@ -125,6 +128,17 @@ def run_lock(
         replaced=replaced,
         unvendored=unvendored,
     )
+
+
+def _versions(lock: Any) -> dict[str, Version]:
+    """What the base lock provides, for the resolver: canonical name -> version."""
+    out: dict[str, Version] = {}
+    for name, package in lock.packages.items():
+        try:
+            out[canonicalize_name(name)] = Version(str(package.version))
+        except InvalidVersion:
+            continue
+    return out
 
 
 def _base(base: Path | None, info: Any) -> Any:

@@ -7,7 +7,7 @@ every requirement that cannot be met is reported at once, with who asked for it.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,14 +25,25 @@ COMMAND_LINE = "the command line"
 
 
 class ResolutionError(UsageError):
-    """Requirements the channel cannot satisfy; ``problems`` holds one line each."""
+    """Requirements the channel cannot satisfy; ``problems`` holds one line each, ``missing``
+    the projects found nowhere, for which the message says what to do."""
 
     exit_code = 15
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], missing: list[str] | None = None) -> None:
+        count = f"{len(problems)} requirement{'' if len(problems) == 1 else 's'}"
         lines = "\n  ".join(problems)
-        super().__init__(f"{len(problems)} requirement(s) cannot be satisfied:\n  {lines}")
+        message = f"{count} cannot be satisfied:\n  {lines}"
+        if missing:
+            name = missing[0]
+            message += (
+                f"\nto get {', '.join(missing)}: publish it from a feedstock "
+                f"(`pyodide-smithy init {name}`, then build and upload it), or lock on top "
+                "of a Pyodide distribution's lock that has it (`--base pyodide-lock.json`)"
+            )
+        super().__init__(message)
         self.problems = problems
+        self.missing = missing or []
 
 
 @dataclass
@@ -78,12 +89,20 @@ def resolve(
     xbuildenv: XBuildEnv,
     materialize: Callable[[ChannelFile], Path],
     read_requires: Callable[[Path], list[str]],
+    *,
+    provided: Mapping[str, Version] | None = None,
 ) -> dict[str, Chosen]:
-    """Choose one file per needed project; raise :class:`ResolutionError` listing every problem."""
+    """Choose one file per needed project; raise :class:`ResolutionError` listing every problem.
+
+    ``provided`` (canonical name -> version) is what a base lock already holds: a requirement
+    that no channel file fits is met by it when its version fits.
+    """
     env = pyodide_environment(xbuildenv.python_version, xbuildenv.emscripten_version)
     index, present = _index(files, xbuildenv)
+    base = provided or {}
     chosen: dict[str, Chosen] = {}
     problems: list[str] = []
+    missing: list[str] = []
     pending: deque[tuple[Requirement, str]] = deque()
     for text in requests:
         try:
@@ -121,7 +140,11 @@ def resolve(
         fitting = [(v, f) for v, f in options if req.specifier.contains(v, prereleases=True)]
         stable = [(v, f) for v, f in fitting if not v.is_prerelease]
         if not fitting:
-            problems.append(_missing(req, who, options, name in present))
+            if name in base and req.specifier.contains(base[name], prereleases=True):
+                continue  # the base lock's entry stays and serves it
+            if name not in present and name not in base and name not in missing:
+                missing.append(name)
+            problems.append(_missing(req, who, options, name in present, base.get(name)))
             continue
         version, file = (stable or fitting)[0]
         path = materialize(file)
@@ -129,7 +152,7 @@ def resolve(
         c = chosen[name] = Chosen(file, version, path, requires, who, set(req.extras))
         need(c, set(req.extras))
     if problems:
-        raise ResolutionError(problems)
+        raise ResolutionError(problems, missing)
     return chosen
 
 
@@ -159,8 +182,14 @@ def _index(
 
 
 def _missing(
-    req: Requirement, who: str, options: list[tuple[Version, ChannelFile]], present: bool
+    req: Requirement,
+    who: str,
+    options: list[tuple[Version, ChannelFile]],
+    present: bool,
+    in_base: Version | None,
 ) -> str:
+    if in_base is not None and not options:
+        return f"{req} (asked by {who}): the base lock has {req.name} {in_base}, which does not fit"
     if not present:
         return f"{req} (asked by {who}): {req.name} is not on the channel"
     if not options:

@@ -43,12 +43,13 @@ def run_test(feedstock: Path, *, dist: Path, channel: str | None = None) -> Test
     the feedstock's ``channel.url``). The report says what failed; setup problems raise."""
     from smithy.channel.open import open_channel
     from smithy.config import CONFIG_FILE, load_config
-    from smithy.feedstock.state import RECIPE_DIR, read_manifest
+    from smithy.feedstock.state import RECIPE_DIR, check_feedstock, read_manifest
     from smithy.recipe.load import load_recipe
     from smithy.recipe.pypi_index import index_url_from_env, redact
     from smithy.testing.environment import runtime_for
 
     feedstock = feedstock.absolute()
+    check_feedstock(feedstock)
     config = load_config(feedstock / CONFIG_FILE)
     manifest = read_manifest(feedstock)
     if manifest is None:

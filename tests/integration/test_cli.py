@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 from smithy import __version__
 from tests.conftest import ROOT
@@ -73,3 +75,48 @@ def test_subcommand_help_and_usage_errors() -> None:
     assert bad.code == 2
     assert "No such option" in bad.err
     assert smithy("--version").out == f"pyodide-smithy {__version__}\n"
+
+
+def test_not_a_feedstock_is_one_error_across_commands(tmp_path: Path) -> None:
+    """Each command that works on a feedstock says the same line, with the same exit code."""
+    for command in (
+        ["build"],
+        ["test"],
+        ["rerender"],
+        ["rerender", "--check"],
+        ["register-github", ".", "--org", "o"],
+    ):
+        run = smithy(*command, cwd=tmp_path)
+        assert (run.code, run.err) == (
+            7,
+            f"error: not a feedstock: no pyodide-smithy.yml ({tmp_path})\n",
+        ), command
+
+
+def test_upload_of_a_glob_that_matched_nothing(tmp_path: Path) -> None:
+    run = smithy("upload", "dist/*.whl", "--channel", tmp_path / "channel", cwd=tmp_path)
+    assert run.code == 2
+    assert run.err == (
+        "error: no wheels matched dist/*.whl: build them first "
+        "(`pyodide-smithy build --output dist/`) (dist)\n"
+    )
+    assert not (tmp_path / "channel").exists()
+
+
+def test_every_option_has_help_text() -> None:
+    """A new maintainer reads --help: no option may be a bare name."""
+    import typer.main
+
+    from smithy.cli.app import app
+
+    def walk(command: Any, path: str) -> list[str]:  # typer's vendored click types
+        bare = [
+            f"{path} {param.opts[0]}"
+            for param in command.params
+            if param.param_type_name == "option" and not (param.help or "").strip()
+        ]
+        for name, sub in getattr(command, "commands", {}).items():
+            bare += walk(sub, f"{path} {name}")
+        return bare
+
+    assert walk(typer.main.get_command(app), "pyodide-smithy") == []

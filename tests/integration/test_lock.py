@@ -59,6 +59,7 @@ def channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         make_wheel(dist, "emonly", "1.0"),
         make_wheel(dist, "broken", "1.0", requires=("ghost>=2",)),
         make_wheel(dist, "packaging", "99.0"),
+        make_wheel(dist, "uses-numpy", "1.0", requires=("numpy>=2",)),
     ]
     folder = tmp_path_factory.mktemp("channel") / "channel"
     run = smithy("upload", *wheels, "--channel", folder, "--label", "main", *X)
@@ -132,6 +133,10 @@ def test_pin_and_every_unsatisfiable_requirement(channel: Path, tmp_path: Path) 
         in run.err
     )
     assert "ghost>=2 (asked by broken 1.0): ghost is not on the channel" in run.err
+    assert run.err.splitlines()[-1].startswith(
+        "to get ghost: publish it from a feedstock (`pyodide-smithy init ghost`"
+    )
+    assert "(`--base pyodide-lock.json`)" in run.err
     assert "Traceback" not in run.err
     assert not out.exists()
 
@@ -148,6 +153,21 @@ def test_base_lock_is_extended_and_replaced_entries_named(
     assert set(original) <= set(data["packages"])
     assert data["packages"]["packaging"]["version"] == "99.0"
     assert data["packages"]["numpy"] == original["numpy"]
+
+
+def test_what_the_channel_lacks_comes_from_the_base_lock(
+    channel: Path, tmp_path: Path, pyodide_runtime: PyodideRuntime
+) -> None:
+    """numpy is Pyodide's own: a channel package needing it locks on top of Pyodide's lock."""
+    alone = smithy("lock", "uses-numpy", "--channel", channel, "-o", tmp_path / "a.json", *X)
+    assert alone.code == 15
+    assert "numpy is not on the channel" in alone.err
+    base = pyodide_runtime.package_dir / "pyodide-lock.json"
+    out = tmp_path / "lock.json"
+    lock("uses-numpy", "--channel", channel, "--base", base, "-o", out)
+    data = json.loads(out.read_text())
+    assert data["packages"]["uses-numpy"]["depends"] == ["numpy"]
+    assert data["packages"]["numpy"] == json.loads(base.read_text())["packages"]["numpy"]
 
 
 def test_base_url(channel: Path, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from smithy.cli.github_cmds import register_github
+from smithy.errors import FeedstockError
 from smithy.feedstock.init import run_init
 from smithy.github.client import GitHubError
 from smithy.github.register import run_register
@@ -123,6 +124,9 @@ def test_uncommitted_changes_and_no_commits_are_refused(
     git(feedstock, "init", "-q", "--initial-branch=main", str(fresh))
     (fresh / "recipe").mkdir()
     (fresh / "recipe" / "meta.yaml").write_bytes((feedstock / "recipe/meta.yaml").read_bytes())
+    with pytest.raises(FeedstockError, match="not a feedstock: no pyodide-smithy.yml"):
+        run_register(fresh, org=ORG, secret_token=UPLOAD)
+    (fresh / "pyodide-smithy.yml").write_bytes((feedstock / "pyodide-smithy.yml").read_bytes())
     (fresh / ".gitignore").write_text("*\n")  # a clean status, and no commit yet
     with pytest.raises(GitHubError, match="no commits on main"):
         run_register(fresh, org=ORG, secret_token=UPLOAD)
