@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 _quiet = False
+MB = 1_000_000
 
 
 def set_quiet(quiet: bool) -> None:
@@ -42,3 +51,66 @@ def github_error(message: str, file: str | None) -> str:
     """The ``::error`` workflow command GitHub Actions turns into an annotation."""
     props = f" file={_escape(file).replace(',', '%2C').replace(':', '%3A')}" if file else ""
     return f"::error{props}::{_escape(message)}"
+
+
+def showing_progress() -> bool:
+    """Progress bars only for a person at a terminal: not in CI logs, not under ``--quiet``."""
+    return sys.stderr.isatty() and not _quiet
+
+
+@contextmanager
+def filling(folder: Path, *, expected: int, what: str, label: str) -> Iterator[None]:
+    """Say ``what`` is being set up and its size; while the block runs (a download, an install
+    into ``folder``), a bar named ``label`` of how much of the ``expected`` bytes it holds."""
+    info(f"{what} (about {expected // MB} MB on disk, once)")
+    if not showing_progress():
+        yield
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
+
+    columns = ("{task.description}", BarColumn(), DownloadColumn(), TimeElapsedColumn())
+    done = threading.Event()
+    with Progress(*columns, transient=True, console=_rich_console()) as bar:
+        task = bar.add_task(label, total=expected)
+
+        def watch() -> None:
+            while not done.wait(0.5):
+                bar.update(task, completed=min(_size(folder), expected))
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            done.set()
+            watcher.join()
+
+
+@contextmanager
+def counting(total: int, what: str) -> Iterator[Callable[[], None]]:
+    """A bar of ``total`` steps on a terminal; yields the function that advances it."""
+    if total <= 1 or not showing_progress():
+        yield lambda: None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True, console=_rich_console()) as bar:
+        task = bar.add_task(what, total=total)
+        yield lambda: bar.advance(task)
+
+
+def _rich_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _size(folder: Path) -> int:
+    total = 0
+    for base, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += (Path(base) / name).lstat().st_size
+            except OSError:
+                continue
+    return total

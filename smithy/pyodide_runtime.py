@@ -22,9 +22,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from smithy import console
 from smithy.errors import SmithyError
 
 DEFAULT_NPM_VERSION = "314.0.7"
+RUNTIME_BYTES = 14_000_000  # npm's pyodide package on disk: the runtime, its lock, no wheels
 CDN_PREFIX = "https://cdn.jsdelivr.net/"
 
 # Files without which ``node_modules/pyodide`` cannot start (an interrupted install lacks some).
@@ -208,19 +210,19 @@ def install_runtime(dest: Path, *, npm_version: str = DEFAULT_NPM_VERSION) -> Py
         manifest = dest / "package.json"
         if not manifest.exists():
             manifest.write_text('{"name": "pyodide-smithy-runtime", "private": true}\n')
-        call(
-            [
-                npm,
-                "install",
-                "--ignore-scripts",
-                "--no-audit",
-                "--no-fund",
-                "--save-exact",
-                f"pyodide@{npm_version}",
-            ],
-            cwd=dest,
-            what=f"npm install pyodide@{npm_version}",
-        )
+        npm_install = [
+            npm,
+            "install",
+            "--ignore-scripts",
+            "--no-audit",
+            "--no-fund",
+            "--save-exact",
+            f"pyodide@{npm_version}",
+        ]
+        what = f"downloading Pyodide {npm_version} from npm into {dest}"
+        folder = dest / "node_modules"
+        with console.filling(folder, expected=RUNTIME_BYTES, what=what, label="Pyodide"):
+            call(npm_install, cwd=dest, what=f"npm install pyodide@{npm_version}")
         if _installed_version(package_dir) != npm_version:
             raise PyodideRuntimeError(
                 f"npm did not install pyodide {npm_version}", file=package_dir

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,7 +84,8 @@ def run_upload(
     if isinstance(channel, LocalChannel) and not channel.root.exists():
         console.info(f"{channel.root} does not exist yet: creating a new local channel there")
     listing = _list(channel, {w.project: w.name for w in wheels}, jobs)
-    with _progress(len(wheels)) as advance, ThreadPoolExecutor(max_workers=jobs) as pool:
+    uploading = console.counting(len(wheels), "uploading")
+    with uploading as advance, ThreadPoolExecutor(max_workers=jobs) as pool:
 
         def one(wheel: Wheel) -> UploadResult:
             try:
@@ -169,26 +170,3 @@ def _upload_one(
             if attempt == ATTEMPTS - 1 or "another sha256" in exc.message:
                 raise
     raise AssertionError("unreachable")
-
-
-class _progress:
-    """A rich progress bar on a terminal; nothing otherwise (CI logs, --quiet)."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.bar: object | None = None
-
-    def __enter__(self) -> Callable[[], None]:
-        if not (sys.stderr.isatty() and not console.is_quiet() and self.total > 1):
-            return lambda: None
-        from rich.progress import Progress
-
-        bar = Progress(transient=True)
-        bar.start()
-        task = bar.add_task("uploading", total=self.total)
-        self.bar = bar
-        return lambda: bar.advance(task)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()  # type: ignore[attr-defined]

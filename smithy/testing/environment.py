@@ -37,6 +37,7 @@ PYTEST_VERSION = "8.4.2"  # the newest pytest 8: pytest-pyodide 0.59 breaks unde
 PYTEST_PYODIDE_VERSION = "0.59.2"
 TBLIB_VERSION = "3.2.2"  # pickles tracebacks out of Pyodide: the same on both sides
 # The runner's own environment, installed with pip from the configured index.
+RUNNER_BYTES = 250_000_000  # the runner's venv on disk (pytest-pyodide pulls in selenium, etc.)
 RUNNER_PINS = (
     f"pytest=={PYTEST_VERSION}",
     f"pytest-pyodide=={PYTEST_PYODIDE_VERSION}",
@@ -150,13 +151,14 @@ def _ensure_venv(runner: TestRunner) -> None:
     if marker.is_file() and runner.python.exists():
         return
     shutil.rmtree(venv, ignore_errors=True)
-    console.info(f"creating the test runner's environment ({', '.join(RUNNER_PINS)}) in {venv}")
-    _run([sys.executable, "-m", "venv", str(venv)], what="python -m venv", cwd=runner.root)
-    _run(
-        [str(runner.python), "-m", "pip", "install", *_PIP_QUIET, *RUNNER_PINS],
-        what=f"pip install {' '.join(RUNNER_PINS)}",
-        cwd=runner.root,
-    )
+    what = f"creating the test runner's environment ({', '.join(RUNNER_PINS)}) in {venv}"
+    with console.filling(venv, expected=RUNNER_BYTES, what=what, label="test runner"):
+        _run([sys.executable, "-m", "venv", str(venv)], what="python -m venv", cwd=runner.root)
+        _run(
+            [str(runner.python), "-m", "pip", "install", *_PIP_QUIET, *RUNNER_PINS],
+            what=f"pip install {' '.join(RUNNER_PINS)}",
+            cwd=runner.root,
+        )
     marker.write_text(json.dumps(RUNNER_PINS) + "\n", encoding="utf-8")
 
 
