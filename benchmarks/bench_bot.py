@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_bot.py [--feedstocks 300]
 
 Builds an org of ``--feedstocks`` feedstocks from the real recipes in
-../shared/data/pyodide-recipes.tar.gz (sorted by name, pinned to xbuildenv 314.0.4) in the
+tests/data/pyodide-recipes.tar.gz (sorted by name, pinned to xbuildenv 314.0.4) in the
 GitHub stand-in on 127.0.0.1, then runs the real command line, whole process:
 
 1. ``bot run`` migrating every feedstock to 314.0.5 (non-ABI): time until every PR is open,

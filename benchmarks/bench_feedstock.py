@@ -5,8 +5,8 @@
 Whole-process wall times of the installed ``pyodide-smithy`` command (median of ``--runs``
 after one warm-up run, with smithy's bytecode compiled as pip does for an installed wheel),
 and the 332 real recipes turned into feedstocks with ``run_init`` in a pool of as many
-processes as the machine has cores. Offline: the xbuildenv metadata is the
-copy in ../shared/data, the recipes are ../shared/data/pyodide-recipes.tar.gz.
+processes as the machine has cores. Offline: the xbuildenv metadata and the recipes are the
+copies in tests/data (tests/data/README.md).
 """
 
 from __future__ import annotations

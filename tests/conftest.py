@@ -1,4 +1,4 @@
-"""Shared fixtures: real recipes from ../shared/data, an isolated git identity and cache."""
+"""Shared fixtures: real recipes from tests/data, an isolated git identity and cache."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
-RECIPES_TARBALL = SHARED_DATA / "pyodide-recipes.tar.gz"
-METADATA = SHARED_DATA / "pyodide-cross-build-environments.json"
+# Real inputs kept in the repository: tests/data/README.md names their source and licence.
+DATA = ROOT / "tests" / "data"
+RECIPES_TARBALL = DATA / "pyodide-recipes.tar.gz"
+METADATA = DATA / "pyodide-cross-build-environments.json"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
@@ -57,28 +58,15 @@ def _isolated_environment(
 
 
 def extract_recipes(dest: Path) -> Path:
-    """Unpack the 332 real recipes. The tarball holds only meta.yaml files, so stand-in files
-    are written for the patches and extras some recipes name (their content does not matter
-    to init or rerender; a recipe with a truly missing patch is tested on its own)."""
+    """Unpack the 332 real recipes with their real patches, extras and ``test_*.py`` files."""
     with tarfile.open(RECIPES_TARBALL) as tar:
         tar.extractall(dest, filter="data")
-    root = dest / "pyodide-recipes"
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="safe")
-    for meta in root.glob("*/meta.yaml"):
-        source = (yaml.load(meta) or {}).get("source") or {}
-        names = list(source.get("patches") or []) + [e[0] for e in source.get("extras") or []]
-        for name in names:
-            stand_in = meta.parent / name
-            stand_in.parent.mkdir(parents=True, exist_ok=True)
-            stand_in.write_text("# stand-in written by the test suite\n")
-    return root
+    return dest / "pyodide-recipes"
 
 
 @pytest.fixture(scope="session")
 def recipes_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``pyodide-recipes/<name>/meta.yaml`` for all 332 recipes (read-only by convention)."""
+    """``pyodide-recipes/<name>/`` for all 332 recipes (read-only by convention)."""
     return extract_recipes(tmp_path_factory.mktemp("recipes"))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import shutil
 import sysconfig
 import tarfile
@@ -302,6 +303,59 @@ def test_patches_and_extras_are_applied_before_the_build(tmp_path: Path, index: 
     assert "ppkg/tests/test_q.py" in names(wheel)
     assert "ppkg/tests/test_p.py" not in names(wheel)
     assert "ppkg/tests/test_p.py" in names(tests)
+
+
+def preimage(patch: str) -> dict[str, str]:
+    """For each file a unified diff changes, a text it applies to without offset or fuzz: the
+    lines its hunks expect (context and removed lines) at their line numbers, filler elsewhere."""
+    files: dict[str, list[str]] = {}
+    lines: list[str] = []
+    old = 0  # lines of the current hunk's old side still to read
+    for line in patch.splitlines(keepends=True):
+        if old:
+            if line[:1] in (" ", "-", "\n"):
+                lines.append(line[1:] or "\n")
+                old -= 1
+        elif line.startswith("--- a/"):
+            lines = files.setdefault(line[6:].rstrip("\n"), [])
+        elif hunk := re.match(r"@@ -(\d+)(?:,(\d+))? ", line):
+            start, old = int(hunk[1]), int(hunk[2] or 1)
+            lines.extend(f"# line {n}\n" for n in range(len(lines) + 1, start))
+    return {path: "".join(text) for path, text in files.items()}
+
+
+def test_a_real_recipe_and_its_patch_through_the_pure_sdist_build(
+    tmp_path: Path, index: FakeIndex, recipes_root: Path
+) -> None:
+    """pyodide-recipes' packaging recipe as it is, with its own patch (a git format-patch of
+    src/packaging/tags.py); only its source is moved to loopback: an sdist holding what the
+    patch expects to find. tests/integration/test_testing.py runs the recipe's own test."""
+    recipe_dir = shutil.copytree(recipes_root / "packaging", tmp_path / "packaging")
+    original = load_recipe(recipe_dir)
+    (patch_name,) = read_spec(recipe_dir / "meta.yaml").patches
+    pyproject = (
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "packaging"\nversion = "26.1"\ndescription = "test"\n'
+        '[tool.setuptools.packages.find]\nwhere = ["src"]\n'
+    )
+    files = {"pyproject.toml": pyproject, "src/packaging/__init__.py": ""}
+    files |= preimage((recipe_dir / patch_name).read_text())
+    archive = sdist("packaging", "26.1", {k: v.encode() for k, v in files.items()})
+    url = host(index, archive["filename"], archive["body"])
+    assert original.source_url is not None
+    assert original.sha256 is not None
+    meta = (recipe_dir / "meta.yaml").read_text().replace(original.source_url, url)
+    (recipe_dir / "meta.yaml").write_text(meta.replace(original.sha256, sha256(archive["body"])))
+    root = tmp_path / "feedstock"
+    run_init(str(recipe_dir), output=root, xbuildenv=PINNED_DEFAULT.version)
+    config = root / "pyodide-smithy.yml"
+    config.write_text(config.read_text().replace("pure-python: false", "pure-python: true"))
+    result = run_build(root, output=tmp_path / "dist", isolation=False)
+    assert result.kind is BuildKind.PURE_SDIST
+    assert [p.name for p in result.wheels] == ["packaging-26.1-py3-none-any.whl"]
+    tags = read(result.wheels[0], "packaging/tags.py")
+    assert 'yield f"pyodide_{abi_version}_wasm32"' in tags
+    assert "pyemscripten_abi_version" not in tags
 
 
 def test_a_failing_patch_names_it(tmp_path: Path, index: FakeIndex) -> None:

@@ -10,19 +10,29 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
 
+from smithy.build import run_build
 from smithy.channel.local import LocalChannel
 from smithy.channel.model import Provenance
 from smithy.channel.wheel import read_wheel
 from smithy.errors import NetworkError, UsageError
 from smithy.feedstock.init import run_init
+from smithy.recipe.load import load_recipe
 from smithy.testing import PyodideTestError, TestReport, format_report, run_test
-from smithy.testing.environment import RUNNER_DIR_ENV, RUNTIME_DIR_ENV, runner_root
+from smithy.testing.environment import (
+    RUNNER_DIR_ENV,
+    RUNTIME_DIR_ENV,
+    ensure_runner,
+    pyodide_wheels,
+    runner_root,
+)
+from smithy.xbuildenv import PINNED_DEFAULT
 from tests.helpers import write_recipe
-from tests.integration.pypi_server import FakeIndex, serve
+from tests.integration.pypi_server import FakeIndex, Served, sdist, serve, sha256
 from tests.wheels import make_wheel
 
 RECIPE = """\
@@ -316,3 +326,43 @@ def test_one_pyodide_for_all_test_files(tmp_path: Path, channel: Path) -> None:
     report = run_test(root, dist=root / "dist", channel=str(channel))
     assert report.pytest_exit == 0, report.pytest_output
     assert "2 passed" in report.pytest_output
+
+
+def test_a_real_recipe_passes_its_own_test(
+    tmp_path: Path, channel: Path, recipes_root: Path
+) -> None:
+    """pyodide-recipes' packaging recipe end to end: ``build`` applies its patch to the real
+    packaging 26.1 sources (the wheel the runner downloads for Pyodide, served as an sdist),
+    then ``test`` runs the recipe's own test_packaging.py, which checks the tags the patch adds
+    (unpatched, it fails)."""
+    runner = ensure_runner(PINNED_DEFAULT)
+    wheels = pyodide_wheels(runner, PINNED_DEFAULT.python_short)
+    real = next(w for w in wheels if w.name == "packaging-26.1-py3-none-any.whl")
+    with zipfile.ZipFile(real) as wheel:
+        files = {f"src/{n}": wheel.read(n) for n in wheel.namelist() if n.startswith("packaging/")}
+    files["pyproject.toml"] = (
+        b'[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+        b'[project]\nname = "packaging"\nversion = "26.1"\ndescription = "test"\n'
+        b'[tool.setuptools.packages.find]\nwhere = ["src"]\n'
+    )
+    archive = sdist("packaging", "26.1", files)
+    recipe_dir = shutil.copytree(recipes_root / "packaging", tmp_path / "packaging")
+    original = load_recipe(recipe_dir)
+    assert original.source_url is not None
+    assert original.sha256 is not None
+    with serve(FakeIndex()) as index:
+        index.routes[f"/files/{archive['filename']}"] = Served(archive["body"])
+        url = f"{index.base}/files/{archive['filename']}"
+        meta = (recipe_dir / "meta.yaml").read_text().replace(original.source_url, url)
+        (recipe_dir / "meta.yaml").write_text(
+            meta.replace(original.sha256, sha256(archive["body"]))
+        )
+        root = run_init(str(recipe_dir), output=tmp_path / "packaging-feedstock").feedstock
+        config = root / "pyodide-smithy.yml"
+        config.write_text(config.read_text().replace("pure-python: false", "pure-python: true"))
+        run_build(root, output=root / "dist", isolation=False)
+    report = run_test(root, dist=root / "dist", channel=str(channel))
+    assert report.test_files == ("test_packaging.py",)
+    assert report.pytest_exit == 0, report.pytest_output
+    assert "recipe/test_packaging.py ." in report.pytest_output
+    assert report.ok
