@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -23,7 +24,11 @@ from tests.integration.test_bot_run import METADATA, ORG, add_feedstock, run
 from tests.wheels import make_wheel
 
 ABI = "315.0.0a2"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Debian's chromium; Ubuntu's and GitHub's runners have Chrome under these other names.
+CHROMIUM = next(
+    filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))),
+    "/usr/bin/chromium",
+)
 
 
 def fs(name: str) -> str:
@@ -139,9 +144,15 @@ def test_status_command_line(org: dict[str, Any], tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's chromium, driven by Playwright (installed by .ci/run)."""
+    """Debian's chromium, driven by Playwright (scripts/check installs it where it can).
+
+    Without it the page test is skipped, with the reason in the summary; CI sets
+    PYODIDE_SMITHY_REQUIRE_BROWSER=1 so that there it fails instead."""
     if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed: apt-get install chromium (.ci/run does)")
+        why = "chromium is not installed: apt-get install chromium (scripts/check tries to)"
+        if os.environ.get("PYODIDE_SMITHY_REQUIRE_BROWSER") == "1":
+            pytest.fail(why)
+        pytest.skip(why)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
