@@ -337,7 +337,9 @@ def test_a_real_recipe_passes_its_own_test(
     (unpatched, it fails)."""
     runner = ensure_runner(PINNED_DEFAULT)
     wheels = pyodide_wheels(runner, PINNED_DEFAULT.python_short)
-    real = next(w for w in wheels if w.name == "packaging-26.1-py3-none-any.whl")
+    found = [w for w in wheels if w.name == "packaging-26.1-py3-none-any.whl"]
+    assert found, f"the recipe's packaging 26.1 is no longer among PYODIDE_PINS: {wheels}"
+    real = found[0]
     with zipfile.ZipFile(real) as wheel:
         files = {f"src/{n}": wheel.read(n) for n in wheel.namelist() if n.startswith("packaging/")}
     files["pyproject.toml"] = (
