@@ -1,7 +1,8 @@
 """An Anaconda.org emulator on 127.0.0.1: the API, S3-style storage and the PyPI index.
 
 Layout under one port: ``/api/...`` (api_url), ``/storage`` (the stage answers' post_url) and
-``/pypi/{owner}/[label/{label}/]simple/...`` (index_url). See ../shared/ANACONDA_API.md.
+``/pypi/{owner}/[label/{label}/]simple/...`` (index_url). Each behaviour cites its source
+(anaconda-client's code, captured responses) where it is written.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Give PyGithub ``base_url=standin.base_url``. Repositories are bare git repositories under
 ``git_root``; their ``clone_url`` is a file:// URL, so clones and pushes are real git and the
-bare repositories are the truth. See ../shared/GITHUB_API.md for what PyGithub sends.
+bare repositories are the truth. What PyGithub sends is cited where each route is written.
 """
 
 from __future__ import annotations

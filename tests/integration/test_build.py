@@ -264,8 +264,8 @@ def test_pure_sdist_with_post_keeps_tests_when_asked(
 
 
 def test_patches_and_extras_are_applied_before_the_build(tmp_path: Path, index: FakeIndex) -> None:
-    # ``pure-python: true`` refuses a recipe with patches (could_be_pure), so the sdist
-    # build is driven directly here: the same steps run_build takes for a pure sdist.
+    # The sdist build driven directly: the same steps run_build takes for a pure sdist (a real
+    # recipe with a real patch goes through run_build itself in the test below).
     files = {
         "ppkg/__init__.py": "VALUE = 'old'\n",
         "ppkg/tests/test_p.py": "def test_p(): pass\n",

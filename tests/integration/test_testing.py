@@ -282,7 +282,6 @@ def test_an_unreachable_channel_given_on_the_command_line_fails_at_once(
 def test_default_places(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the overrides: one runtime per npm version and one runner per pins, in the cache."""
     from smithy.testing import environment
-    from smithy.xbuildenv import PINNED_DEFAULT
 
     monkeypatch.delenv(RUNNER_DIR_ENV)
     monkeypatch.delenv(RUNTIME_DIR_ENV)

@@ -13,8 +13,6 @@ SHARED = "../" + "shared"
 FORBIDDEN = (SHARED, '"shared"' + ' / "data"')
 # Where the data came from, written down once.
 ALLOWED = {ROOT / "tests" / "data" / "README.md"}
-# Docstrings that point a reader at notes beside the repository; they read nothing.
-DOC_POINTERS = (f"{SHARED}/ANACONDA_API.md", f"{SHARED}/GITHUB_API.md")
 
 
 def test_nothing_in_tests_or_benchmarks_reads_beside_the_repository() -> None:
@@ -24,8 +22,6 @@ def test_nothing_in_tests_or_benchmarks_reads_beside_the_repository() -> None:
             if not path.is_file() or path in ALLOWED or "__pycache__" in path.parts:
                 continue
             text = path.read_bytes().decode("utf-8", errors="replace")
-            for pointer in DOC_POINTERS:
-                text = text.replace(pointer, "")
             offenders += [f"{path.relative_to(ROOT)}: {n}" for n in FORBIDDEN if n in text]
     assert offenders == [], "tests/data is the suite's only data (scripts/update-test-data)"
 
