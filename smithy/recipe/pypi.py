@@ -124,7 +124,7 @@ def _holds_python_only(
     """Whether a release with no pure wheel is pure Python all the same: it publishes no
     binary wheel, and its sdist holds no source that needs a compiler (C, C++, Cython,
     Fortran, Rust, Go, CUDA) nor a Cargo/CMake/Meson build."""
-    if wheels:  # any wheel of the release that is not the chosen source is a binary one
+    if wheels:  # a wheel of the release not chosen as source: binary, or for another Python
         return False
     for name in sdist()[0]:
         base = name.rsplit("/", 1)[-1]
