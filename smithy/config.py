@@ -95,6 +95,7 @@ class FeedstockConfig:
         "was installed from git).",
         "",
         pattern=INSTALL_PATTERN,
+        expect=INSTALL_DESCRIPTION,
     )
     pure_python: bool = _opt(
         "pure-python",
@@ -164,7 +165,9 @@ def _value(kind: Any, f: dataclasses.Field[Any], value: Any, path: Path, key: st
     text = str(value)
     pattern = f.metadata.get("pattern")
     if pattern and not re.fullmatch(pattern, text):  # no trailing newline slips past '$'
-        raise ConfigError(f"'{key}' has an invalid value {text!r}", file=path, key=key)
+        expect = f.metadata.get("expect")
+        hint = f": expected {expect}" if expect else ""
+        raise ConfigError(f"'{key}' has an invalid value {text!r}{hint}", file=path, key=key)
     return text
 
 

@@ -108,3 +108,4 @@ def test_the_feedstock_setting_is_validated_where_it_is_read() -> None:
     with pytest.raises(ConfigError) as err:
         parse_config({"xbuildenv": "314.0.5", "pyodide-smithy": "1.0\n  shell: x"}, Path("p.yml"))
     assert err.value.key == "pyodide-smithy"
+    assert "expected an exact release such as '0.1.0', or 'git+https://" in err.value.message
