@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from smithy import __version__
 from smithy.config import FeedstockConfig
@@ -89,6 +90,59 @@ class RenderContext:
     @property
     def import_fallback(self) -> str:
         return self.recipe.name.replace("-", "_").lower()
+
+    def variables(self) -> dict[str, Any]:
+        """Everything a template may read, as plain data (strings, numbers, booleans, lists and
+        mappings of them): no object whose methods could reach files, processes or the
+        environment gets into a template, shipped or overridden. docs/rerender.md lists it."""
+        r = self.recipe
+        recipe = {
+            "name": r.name,
+            "version": r.version,
+            "feedstock_name": r.feedstock_name,
+            "summary": r.summary,
+            "license": r.license,
+            "home": r.home,
+            "pypi": r.pypi,
+            "maintainers": list(r.maintainers),
+            "top_level": list(r.top_level),
+            "imports": list(r.import_names),
+            "run_requirements": list(r.run_requirements),
+            "host_requirements": list(r.host_requirements),
+            "test_files": list(r.test_files),
+        }
+        xbuildenv = asdict(self.xbuildenv) | {
+            "npm_version": self.xbuildenv.npm_version,
+            "python_short": self.xbuildenv.python_short,
+            "prerelease": self.xbuildenv.prerelease,
+        }
+        kind = {
+            "value": self.kind.value,
+            "needs_emscripten": self.kind.needs_emscripten,
+            "makes_wheel": self.kind.makes_wheel,
+        }
+        install = self.smithy_install
+        return {
+            "recipe": recipe,
+            "config": asdict(self.config),
+            "xbuildenv": xbuildenv,
+            "kind": kind,
+            "smithy_version": self.smithy_version,
+            "smithy_install": {
+                "spec": install.spec,
+                "requirement": install.requirement,
+                "label": install.label,
+                "from_git": install.from_git,
+            },
+            "header": self.header,
+            "upload_target": self.upload_target,
+            "index_url": self.index_url,
+            "channel_description": self.channel_description,
+            "kind_description": self.kind_description,
+            "import_fallback": self.import_fallback,
+            "ci_description": self.ci_description,
+            "license_summary": self.license_summary,
+        }
 
 
 def effective_kind(recipe: Recipe, config: FeedstockConfig) -> BuildKind:

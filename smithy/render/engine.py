@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from functools import cache
-from pathlib import Path
+import json
+from functools import lru_cache
 from typing import Any
 
 from smithy.errors import TemplateError
@@ -14,64 +14,70 @@ from smithy.render.templates import TemplateSet
 
 
 def render(context: RenderContext, templates: TemplateSet) -> dict[str, bytes]:
-    """Deterministic: the same context and templates give the same bytes."""
-    env = _environment()
-    generated = sorted([name for name, _ in templates.files] + [MANIFEST])
-    variables: dict[str, Any] = {
-        name: getattr(context, name)
-        for name in (
-            "recipe",
-            "config",
-            "xbuildenv",
-            "kind",
-            "smithy_version",
-            "smithy_install",
-            "header",
-            "upload_target",
-            "index_url",
-            "channel_description",
-            "kind_description",
-            "import_fallback",
-            "ci_description",
-            "license_summary",
-        )
-    }
-    variables["generated_paths"] = generated
+    """Deterministic: the same context and templates give the same bytes.
+
+    Templates, shipped or a feedstock's overrides, run in jinja2's immutable sandbox over plain
+    data (``RenderContext.variables``), with no globals, and may include or import only each
+    other: a template can compute text, never reach a file, a process or the environment.
+    """
+    env = _environment(templates)
+    variables = context.variables()
+    variables["generated_paths"] = sorted([name for name, _ in templates.files] + [MANIFEST])
     out: dict[str, bytes] = {}
     for name, path in templates.files:
         try:
-            text = env.get_template(str(path)).render(variables)
+            text = env.get_template(name).render(variables)
         except Exception as exc:  # jinja2 raises many kinds; all mean "this template is broken"
             line = getattr(exc, "lineno", None)
             key = f"line {line}" if line else None
-            raise TemplateError(f"template failed to render: {exc}", file=path, key=key) from exc
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if type(exc).__name__ in ("TemplateNotFound", "TemplatesNotFound"):
+                message = f"{message!r} is not a template: only the others can be included"
+            raise TemplateError(
+                f"template failed to render: {message}", file=path, key=key
+            ) from exc
         out[name] = _tidy(text).encode()
     return out
 
 
-@cache
-def _environment() -> Any:
-    """One environment per process; templates are named by their absolute path.
+@lru_cache(maxsize=8)
+def _environment(templates: TemplateSet) -> Any:
+    """One sandboxed environment per set of templates (one for every feedstock that overrides
+    nothing); templates are named by their output path and only those of the set exist.
 
     Compiled templates are kept in memory and, as bytecode, in the cache directory: compiling
     the workflow template costs more than everything else ``init`` does.
     """
-    import jinja2
+    from jinja2 import FunctionLoader, StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    def load(name: str) -> tuple[str, str, Any]:
-        path = Path(name)
-        mtime = path.stat().st_mtime_ns
-        return path.read_text(encoding="utf-8"), name, lambda: path.stat().st_mtime_ns == mtime
+    paths = dict(templates.files)
 
-    return jinja2.Environment(
-        loader=jinja2.FunctionLoader(load),
+    def load(name: str) -> tuple[str, str, Any] | None:
+        path = paths.get(name)
+        if path is None:
+            return None  # an include or import of anything else: TemplateNotFound
+        text = templates.source(name)
+        return text, str(path), lambda: templates.source(name) == text
+
+    env = ImmutableSandboxedEnvironment(
+        loader=FunctionLoader(load),
         bytecode_cache=_bytecode_cache(),
-        undefined=jinja2.StrictUndefined,
+        undefined=StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
-        autoescape=False,  # noqa: S701 - output is YAML and Markdown, not HTML
+        autoescape=False,  # output is YAML and Markdown, not HTML
     )
+    env.globals.clear()  # no range, lipsum, cycler, joiner, namespace, dict: only the context
+    env.filters["yaml"] = yaml_string
+    return env
+
+
+def yaml_string(value: object) -> str:
+    """``value`` as one double-quoted YAML scalar (JSON's string syntax is YAML's): whatever
+    it holds, newlines and quotes included, it stays one value and adds no key."""
+    return json.dumps("" if value is None else str(value))
 
 
 def _bytecode_cache() -> Any:
