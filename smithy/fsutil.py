@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from smithy.errors import FeedstockError
+from smithy.errors import FeedstockError, SmithyError
 
 
 def write_atomic(path: Path, content: bytes, *, mode: int | None = None) -> None:
@@ -61,3 +62,50 @@ def staged_directory(target: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def is_clean_relative(path: str) -> bool:
+    """A path a feedstock may name for itself: relative, ``/``-separated and normalised (no
+    empty, ``.`` or ``..`` part, no backslash or NUL), and not inside ``.git/``."""
+    if not path or path.startswith("/") or "\\" in path or "\0" in path:
+        return False
+    parts = path.split("/")
+    return all(p not in ("", ".", "..") for p in parts) and parts[0] != ".git"
+
+
+def inside(root: Path, relative: str) -> Path:
+    """``root / relative`` for a path the feedstock named, refusing one that is not clean or
+    that passes through a symlink (a folder of the feedstock linked elsewhere would take a
+    write or a delete outside it). The last part may be a symlink: replacing or unlinking it
+    touches only the link."""
+    if not is_clean_relative(relative):
+        raise FeedstockError(f"{relative!r} is not a path inside the feedstock", file=root)
+    current = root
+    for part in relative.split("/")[:-1]:
+        current = current / part
+        if current.is_symlink():
+            raise FeedstockError(
+                "a folder of the feedstock is a symlink: refusing to write through it",
+                file=current,
+            )
+    return root / relative
+
+
+def read_regular(path: Path, *, limit: int, error: type[SmithyError]) -> bytes:
+    """The bytes of ``path`` if it is a regular file (not a symlink, FIFO or device) of at most
+    ``limit`` bytes; else ``error`` saying why. Missing files raise FileNotFoundError."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        if path.is_symlink():
+            raise error("is a symlink: it must be a file of its own", file=path) from None
+        raise error(f"cannot read it: {exc.strerror}", file=path) from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise error("is not a regular file", file=path)
+        if info.st_size > limit:
+            raise error(f"is too large ({info.st_size} bytes; at most {limit})", file=path)
+        return handle.read(limit + 1)[:limit]

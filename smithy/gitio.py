@@ -97,10 +97,14 @@ def dirty_paths(repo: LocalRepo, paths: Iterable[str]) -> list[str]:
     return sorted({entry[3:] for entry in out.split("\0") if len(entry) > 3})
 
 
-def commit_paths(repo: LocalRepo, paths: Iterable[str], message: str) -> str:
-    """Stage ``paths`` (written or deleted) and commit only them."""
+def commit_paths(repo: LocalRepo, paths: Iterable[str], message: str) -> str | None:
+    """Stage ``paths`` (written or deleted) and commit only them; ``None`` when that leaves
+    them as the last commit has them (a forced rerender that undid uncommitted edits)."""
     wanted = sorted(set(paths))
     repo.git("add", "--all", "--", *wanted, what="stage the rerender")
+    staged = repo.git("diff", "--cached", "--name-only", "--", *wanted, what="stage the rerender")
+    if not staged.strip():
+        return None
     return _commit(repo, message, "--", *wanted, what="commit the rerender")
 
 

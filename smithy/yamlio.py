@@ -8,16 +8,36 @@ from typing import Any
 
 from smithy.errors import SmithyError
 
+MAX_YAML_CHARS = 256 * 1024  # the largest of the 332 real recipes is 7 KB
+
 
 def load_yaml_text(text: str, path: Path, *, error: type[SmithyError]) -> Any:
-    """Parse ``text``; invalid YAML raises ``error`` naming the line and column."""
+    """Parse ``text`` (a recipe, ``pyodide-smithy.yml``: untrusted) with the safe loader:
+    invalid YAML raises ``error`` naming the line and column; so do Python or unknown tags
+    (the safe loader knows none), aliases (``*name``: a few lines could expand to gigabytes)
+    and a text too large to be a recipe or settings file."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    if len(text) > MAX_YAML_CHARS:
+        raise error(f"too large for a YAML settings file: {len(text)} characters", file=path)
+    yaml = YAML(typ="safe", pure=False)
     try:
-        return YAML(typ="safe", pure=False).load(text)
+        if "*" in text:
+            _refuse_aliases(yaml, text, path, error)
+        return yaml.load(text)
     except YAMLError as exc:
         raise _yaml_error(exc, path, error) from exc
+
+
+def _refuse_aliases(yaml: Any, text: str, path: Path, error: type[SmithyError]) -> None:
+    from ruamel.yaml.events import AliasEvent
+
+    for event in yaml.parse(text):
+        if isinstance(event, AliasEvent):
+            mark = event.start_mark
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise error(f"YAML aliases (*{event.anchor}) are not accepted{where}", file=path)
 
 
 def round_trip_load(text: str, path: Path, *, error: type[SmithyError]) -> Any:

@@ -102,7 +102,7 @@ def run_rerender(
     """
     root = root.resolve()
     inputs = read_inputs(root, template_dir())
-    manifest = read_manifest(root)
+    manifest = read_manifest(root, lenient=force)
     previous = manifest.xbuildenv.version if manifest else None
     if (
         xbuildenv is None
@@ -173,6 +173,8 @@ def _target(
 def _plan(
     root: Path, rendered: Render, manifest: Manifest | None
 ) -> tuple[list[Change], list[str]]:
+    from smithy.fsutil import inside
+
     old = manifest.files if manifest else {}
     changes: list[Change] = []
     hand_edited: list[str] = []
@@ -180,14 +182,14 @@ def _plan(
     if config_path.read_bytes() != rendered.config_text:
         changes.append(Change(CONFIG_FILE, "update"))
     for path, content in sorted(rendered.files.items()):
-        on_disk = _read(root / path)
+        on_disk = _read(inside(root, path))
         if on_disk == content:
             continue
         if on_disk is not None and path != MANIFEST and old.get(path) != sha256(on_disk):
             hand_edited.append(path)
         changes.append(Change(path, "create" if on_disk is None else "update"))
     for path in sorted(set(old) - set(rendered.files)):
-        on_disk = _read(root / path)
+        on_disk = _read(inside(root, path))
         if on_disk is None:
             continue
         if sha256(on_disk) != old[path]:
@@ -197,9 +199,13 @@ def _plan(
 
 
 def _read(path: Path) -> bytes | None:
+    """What a generated path holds now; a symlink or a folder there is never followed and reads
+    as content no render produces (so it counts as edited by hand)."""
+    if path.is_symlink() or path.is_dir():
+        return b"\0not a regular file"
     try:
         return path.read_bytes()
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+    except (FileNotFoundError, NotADirectoryError):
         return None
 
 
@@ -239,11 +245,11 @@ def _guard(
 
 def _apply(root: Path, rendered: Render, changes: list[Change]) -> None:
     """Write each file atomically; the manifest goes last, so a kill leaves the old one."""
-    from smithy.fsutil import write_atomic
+    from smithy.fsutil import inside, write_atomic
 
     ordered = sorted(changes, key=lambda c: c.path == MANIFEST)
     for change in ordered:
-        path = root / change.path
+        path = inside(root, change.path)  # checked again: nothing through a symlinked folder
         if change.action == "delete":
             path.unlink(missing_ok=True)
         elif change.path == CONFIG_FILE:

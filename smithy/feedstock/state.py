@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from smithy import __version__
 from smithy.config import CONFIG_FILE
 from smithy.errors import FeedstockError
+from smithy.fsutil import read_regular
 from smithy.recipe.load import META
 from smithy.render.manifest import MANIFEST, Manifest, inputs_digest
 from smithy.render.templates import TemplateSet, discover
 from smithy.xbuildenv import XBuildEnv
 
 RECIPE_DIR = "recipe"
+MAX_INPUT_BYTES = 1 << 20  # pyodide-smithy.yml, recipe/meta.yaml, the manifest: a few KB each
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ def check_feedstock(root: Path) -> None:
     if not root.is_dir():
         raise FeedstockError("feedstock directory not found", file=root)
     for needed in (CONFIG_FILE, f"{RECIPE_DIR}/{META}"):
-        if not (root / needed).is_file():
+        if not os.path.lexists(root / needed):  # a symlink or a FIFO there: reading says why
             raise FeedstockError(f"not a feedstock: no {needed}", file=root)
 
 
@@ -53,30 +56,38 @@ def read_inputs(root: Path, shipped_templates: Path) -> Inputs:
     check_feedstock(root)
     tests = tuple(sorted(p.name for p in (root / RECIPE_DIR).glob("test_*.py") if p.is_file()))
     return Inputs(
-        config_text=config_path.read_bytes(),
-        meta_text=meta_path.read_bytes(),
+        config_text=read_regular(config_path, limit=MAX_INPUT_BYTES, error=FeedstockError),
+        meta_text=read_regular(meta_path, limit=MAX_INPUT_BYTES, error=FeedstockError),
         test_files=tests,
         templates=discover(shipped_templates, root),
     )
 
 
-def read_manifest(root: Path) -> Manifest | None:
+def read_manifest(root: Path, *, lenient: bool = False) -> Manifest | None:
+    """The feedstock's manifest; ``None`` if it has none or, when ``lenient`` (``--force``),
+    if it cannot be trusted: then nothing it names is touched."""
     path = root / MANIFEST
     try:
-        content = path.read_bytes()
+        content = read_regular(path, limit=MAX_INPUT_BYTES, error=FeedstockError)
+        return Manifest.from_bytes(content, path)
     except FileNotFoundError:
         return None
-    return Manifest.from_bytes(content, path)
+    except FeedstockError:
+        if lenient:
+            return None
+        raise
 
 
 def unchanged_on_disk(root: Path, manifest: Manifest) -> bool:
     """Every file the manifest lists is on disk with the hash it was rendered with."""
+    from smithy.fsutil import inside
     from smithy.render.manifest import sha256
 
     for path, digest in manifest.files.items():
         try:
-            if sha256((root / path).read_bytes()) != digest:
+            file = inside(root, path)
+            if file.is_symlink() or sha256(file.read_bytes()) != digest:
                 return False
-        except OSError:
+        except (OSError, FeedstockError):
             return False
     return True

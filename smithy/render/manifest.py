@@ -39,14 +39,25 @@ class Manifest:
             data: Any = json.loads(content)
             if data.get("format") != FORMAT:
                 raise ValueError(f"unsupported manifest format {data.get('format')!r}")
-            return cls(
+            files = {str(k): str(v) for k, v in data["files"].items()}
+            manifest = cls(
                 smithy_version=str(data["pyodide-smithy"]),
                 xbuildenv=XBuildEnv(**data["xbuildenv"]),
                 inputs=str(data["inputs"]),
-                files={str(k): str(v) for k, v in data["files"].items()},
+                files=files,
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise FeedstockError(f"unreadable manifest: {exc}", file=path) from exc
+        from smithy.fsutil import is_clean_relative
+
+        for name in files:  # rerender deletes what the manifest names: only its own files
+            if not is_clean_relative(name) or name == MANIFEST:
+                raise FeedstockError(
+                    f"untrusted manifest: {name!r} is not a generated file of the feedstock",
+                    file=path,
+                    key="files",
+                )
+        return manifest
 
 
 def sha256(content: bytes) -> str:

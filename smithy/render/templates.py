@@ -39,18 +39,14 @@ class TemplateSet:
 
 
 def read_template(path: Path) -> bytes:
-    """The bytes of a regular file, refusing a symlink put there since discovery (and FIFOs,
-    devices, giant files)."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+    """The bytes of a template: a regular file under 1 MiB, never a symlink put there since
+    discovery (nor a FIFO or a device)."""
+    from smithy.fsutil import read_regular
+
     try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise TemplateError(f"cannot read template: {exc.strerror}", file=path) from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_TEMPLATE_BYTES:
-            raise TemplateError("template must be a regular file under 1 MiB", file=path)
-        return handle.read()
+        return read_regular(path, limit=MAX_TEMPLATE_BYTES, error=TemplateError)
+    except FileNotFoundError:
+        raise TemplateError("template disappeared", file=path) from None
 
 
 def discover(shipped: Path, feedstock: Path | None = None) -> TemplateSet:
