@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from smithy.errors import RecipeError
+from smithy.recipe import fields
+from smithy.recipe.files import check_named_files, test_files
 from smithy.recipe.model import BuildKind, Recipe
 from smithy.yamlio import load_yaml_text
 
@@ -37,8 +39,9 @@ def load_recipe(directory: Path) -> Recipe:
     if not isinstance(data, dict):
         raise RecipeError("a recipe must be a YAML mapping", file=meta_path)
     config = validate_meta(data, meta_path)
-    _check_named_files(config, directory, meta_path)
-    return _summarise(config, directory, _maintainers(data))
+    recipe = _summarise(config, directory, _maintainers(data, meta_path), meta_path)
+    check_named_files(config, directory, meta_path)
+    return recipe
 
 
 def validate_meta(data: dict[str, Any], meta_path: Path) -> Any:
@@ -153,23 +156,6 @@ def _locate(data: dict[str, Any]) -> str | None:
     return None
 
 
-def _check_named_files(config: Any, directory: Path, meta_path: Path) -> None:
-    for i, patch in enumerate(config.source.patches):
-        if not (directory / patch).is_file():
-            raise RecipeError(
-                f"recipe names a patch file that is missing: {patch}",
-                file=meta_path,
-                key=f"source.patches[{i}]",
-            )
-    for i, (src, _dest) in enumerate(config.source.extras):
-        if not (directory / src).exists():
-            raise RecipeError(
-                f"recipe names an extra file that is missing: {src}",
-                file=meta_path,
-                key=f"source.extras[{i}]",
-            )
-
-
 def _kind(config: Any) -> BuildKind:
     package_type = config.build.package_type
     if package_type == "shared_library":
@@ -201,43 +187,43 @@ def could_be_pure(config: Any) -> str | None:
     return None
 
 
-def _maintainers(data: dict[str, Any]) -> tuple[str, ...]:
-    """``extra.recipe-maintainers``, read from the data itself.
+def _maintainers(data: dict[str, Any], meta_path: Path) -> tuple[str, ...]:
+    """``extra.recipe-maintainers``, read from the data itself; each must be a GitHub login.
 
     pyodide-build 0.39's MetaConfig drops it: its ``extra`` hook is registered after
     MetaConfig's structure function captured the default one.
     """
     extra = data.get("extra") or {}
     names = extra.get("recipe-maintainers") or [] if isinstance(extra, dict) else []
-    return tuple(str(n) for n in names) if isinstance(names, list) else ()
+    if not isinstance(names, list):
+        return ()
+    key = "extra.recipe-maintainers"
+    return tuple(fields.login(n, meta_path, f"{key}[{i}]") for i, n in enumerate(names))
 
 
-def _summarise(config: Any, directory: Path, maintainers: tuple[str, ...]) -> Recipe:
+def _summarise(
+    config: Any, directory: Path, maintainers: tuple[str, ...], meta_path: Path
+) -> Recipe:
+    """The Recipe, every field that reaches a generated file checked (smithy.recipe.fields)."""
     kind = _kind(config)
-    tests = tuple(sorted(p.name for p in directory.glob("test_*.py") if p.is_file()))
+    about, requirements = config.about, config.requirements
     return Recipe(
-        name=config.package.name,
-        version=str(config.package.version),
+        name=fields.package_name(config.package.name, meta_path),
+        version=fields.version(config.package.version, meta_path, library=not kind.makes_wheel),
         kind=kind,
         directory=directory,
-        source_url=config.source.url,
+        source_url=fields.url(config.source.url, meta_path, "source.url"),
         sha256=config.source.sha256,
-        summary=_one_line(config.about.summary),
-        license=_one_line(config.about.license),
-        home=config.about.home,
-        pypi=config.about.PyPI,
+        summary=fields.one_line(about.summary, meta_path, "about.summary"),
+        license=fields.one_line(about.license, meta_path, "about.license"),
+        home=fields.url(about.home, meta_path, "about.home"),
+        pypi=fields.url(about.PyPI, meta_path, "about.PyPI"),
         maintainers=maintainers,
-        top_level=tuple(config.package.top_level),
-        imports=tuple(config.test.imports),
-        run_requirements=tuple(config.requirements.run),
-        host_requirements=tuple(config.requirements.host),
-        executables=tuple(config.requirements.executable),
-        test_files=tests,
+        top_level=fields.dotted_names(config.package.top_level, meta_path, "package.top-level"),
+        imports=fields.dotted_names(config.test.imports, meta_path, "test.imports"),
+        run_requirements=fields.requirements(requirements.run, meta_path, "requirements.run"),
+        host_requirements=fields.requirements(requirements.host, meta_path, "requirements.host"),
+        executables=tuple(requirements.executable),
+        test_files=test_files(directory),
         pure_blocker=could_be_pure(config) if kind is BuildKind.COMPILED else None,
     )
-
-
-def _one_line(text: str | None) -> str | None:
-    if text is None:
-        return None
-    return " ".join(str(text).split()) or None

@@ -27,6 +27,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from smithy import http
 from smithy.errors import NetworkError, RecipeError, UsageError
 from smithy.markers import pyodide_environment
+from smithy.recipe.fields import FORBIDDEN_TEXT, url_problem
 from smithy.recipe.load import validate_meta
 from smithy.recipe.pypi_index import (
     IndexFile,
@@ -236,10 +237,11 @@ def _about(raw: RawMetadata, name: str) -> dict[str, str]:
         classifiers = raw.get("classifiers", [])
         license_ = next((c.split(" :: ")[-1] for c in classifiers if c.startswith(osi)), "")
     urls = {re.sub(r"[^a-z0-9]", "", k.lower()): v for k, v in raw.get("project_urls", {}).items()}
-    home = _known(raw.get("home_page")) or next(
-        (urls[label].strip() for label in _HOME_LABELS if urls.get(label, "").strip()), pypi
-    )
-    summary = " ".join(_known(raw.get("summary")).split())
+    homes = [_known(raw.get("home_page")), *(urls.get(label, "").strip() for label in _HOME_LABELS)]
+    # The recipe loader takes only http(s) URLs and text without control characters.
+    home = next((h for h in homes if h and url_problem(h) is None), pypi)
+    summary = " ".join(FORBIDDEN_TEXT.sub("", _known(raw.get("summary"))).split())
+    license_ = " ".join(FORBIDDEN_TEXT.sub("", license_).split())
     about = {"home": home, "PyPI": pypi, "summary": summary, "license": license_}
     return {key: value for key, value in about.items() if value}
 

@@ -74,7 +74,8 @@ def resolve(spec: str, recipes: str | None, *, python_version: str) -> RecipeSou
 
 def recipe_name_at(path: Path) -> str | None:
     """``package.name`` of the recipe at ``path``, read cheaply; ``None`` if it cannot be read
-    (loading the recipe properly reports why)."""
+    or is no valid name (loading the recipe properly reports why)."""
+    from smithy.recipe.fields import name_problem
     from smithy.yamlio import load_yaml_text
 
     try:
@@ -83,7 +84,7 @@ def recipe_name_at(path: Path) -> str | None:
         name = data["package"]["name"]
     except (RecipeError, OSError, UnicodeDecodeError, KeyError, TypeError):
         return None
-    return name if isinstance(name, str) and name else None
+    return name if isinstance(name, str) and name_problem(name) is None else None
 
 
 def _from_path(path: Path) -> RecipeSource:
@@ -137,11 +138,14 @@ def _check_version(source: RecipeSource, version: str) -> None:
 
 
 def _from_pypi(spec: str, python_version: str) -> RecipeSource:
+    from smithy.recipe.fields import name_problem, shown
     from smithy.recipe.pypi import generate_recipe
     from smithy.recipe.pypi_index import index_url_from_env
 
     index = index_url_from_env()
     generated = generate_recipe(spec, python_version=python_version, index_url=index)
+    if (why := name_problem(generated.name)) is not None:  # the index's word: untrusted too
+        raise RecipeError(f"the package index names the project {shown(generated.name)}: {why}")
     directory = Path(tempfile.mkdtemp(prefix="pyodide-smithy-recipe-")) / normalize(generated.name)
     directory.mkdir()
     (directory / META).write_text(generated.meta_yaml, encoding="utf-8")

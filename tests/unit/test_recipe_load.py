@@ -123,7 +123,7 @@ def test_present_patch_and_extra_files(tmp_path: Path) -> None:
     (folder / "patches" / "a.patch").write_text("")
     with pytest.raises(RecipeError) as info:
         load_recipe(folder)
-    assert info.value.key == "source.extras[0]"
+    assert info.value.key == "source.extras[0][0]"
     (folder / "extras").mkdir()
     (folder / "extras" / "b.c").write_text("")
     recipe = load_recipe(folder)
