@@ -174,30 +174,35 @@ def prepare_sdist(archive: Path, recipe: Recipe, spec: BuildSpec, layout: Layout
 
 
 def apply_patches(recipe: Recipe, spec: BuildSpec, source: Path) -> None:
-    """``patch -p1 --binary --verbose -i`` each patch in ``source``, then copy the extras."""
+    """``patch -p1 --binary --verbose -i`` each patch in ``source``, then copy the extras.
+
+    Every path is checked again here (smithy.recipe.files), as when the recipe was loaded:
+    patches and extras are regular files inside the recipe folder, destinations stay inside
+    ``source``.
+    """
+    from smithy.recipe.files import extra_destination, recipe_file
+
     root = recipe.directory.absolute()
+    meta = spec.meta_path
     for i, patch in enumerate(spec.patches):
+        key = f"source.patches[{i}]"
+        path = recipe_file(root, patch, what="patch file", file=meta, key=key)
         runner.run(
-            ["patch", "-p1", "--binary", "--verbose", "-i", root / patch],
+            ["patch", "-p1", "--binary", "--verbose", "-i", path],
             what=f"applying patch {patch}",
             cwd=source,
-            file=spec.meta_path,
-            key=f"source.patches[{i}]",
+            file=meta,
+            key=key,
         )
     for i, (src, dst) in enumerate(spec.extras):
-        target = source / dst
-        if not target.resolve().is_relative_to(source.resolve()):
-            raise BuildError(
-                f"extra file destination {dst!r} leaves the source folder",
-                file=spec.meta_path,
-                key=f"source.extras[{i}]",
-            )
+        origin = recipe_file(root, src, what="extra file", file=meta, key=f"source.extras[{i}][0]")
+        target = extra_destination(source, dst, file=meta, key=f"source.extras[{i}][1]")
         try:
-            shutil.copyfile(root / src, target)
+            shutil.copyfile(origin, target)
         except OSError as exc:
             raise BuildError(
                 f"cannot copy extra file {src} to {dst}: {exc.strerror or exc}",
-                file=spec.meta_path,
+                file=meta,
                 key=f"source.extras[{i}]",
             ) from exc
 

@@ -82,8 +82,12 @@ def fetch_source(url: str, sha256: str, *, meta_path: Path) -> FetchedSource:
             f"source.sha256 is not a sha256 digest: {sha256!r}", file=meta_path, key="source.sha256"
         )
     filename = url_filename(url)
-    if not filename or filename in (".", ".."):
-        raise BuildError(f"no file name in source URL {url!r}", file=meta_path, key="source.url")
+    if not _safe_name(filename):
+        raise BuildError(
+            f"no file name in source URL {url!r}: its last segment must be a plain file name",
+            file=meta_path,
+            key="source.url",
+        )
     if (hit := cached_source(expected)) is not None:
         console.info(f"source: {hit.name} from the cache (sha256 {expected})")
         return FetchedSource(path=hit, origin="cache")
@@ -180,7 +184,13 @@ def _served_name(headers: object, default: str) -> str:
     if name is None:
         return default
     name = PurePosixPath(name.replace("\\", "/")).name
-    return name if name and name not in (".", "..") and name[0] != "." else default
+    return name if _safe_name(name) else default
+
+
+def _safe_name(name: str) -> bool:
+    """A plain file name for the cache: not hidden, no separator (``%2F`` decodes to one) and
+    no control character, so that it cannot name a file outside its folder."""
+    return bool(name) and name[0] != "." and not re.search(r"[/\\\x00-\x1f\x7f]", name)
 
 
 def _file_sha256(path: Path) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from smithy.channel.local import LocalChannel
@@ -94,6 +94,22 @@ def selenium_module_scope(_pyodide_smithy_runtime):
 '''
 
 
+def _not_copied(root: Path) -> Callable[[str, list[str]], set[str]]:
+    """What the suite leaves out of the recipe folder: build outputs, and symlinks that lead
+    outside it (copying follows a symlink, and a feedstock's files are untrusted)."""
+    base = root.resolve()
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        skipped = {n for n in names if n in ("dist", "build", "__pycache__")}
+        for name in names:
+            path = Path(folder) / name
+            if path.is_symlink() and not path.resolve().is_relative_to(base):
+                skipped.add(name)
+        return skipped
+
+    return ignore
+
+
 def run_pytest(
     runner: TestRunner, *, test_files: Sequence[Path], dist_dir: Path, workdir: Path
 ) -> tuple[int, str]:
@@ -105,9 +121,7 @@ def run_pytest(
     """
     suite = workdir / "suite"
     recipe = suite / "recipe"
-    shutil.copytree(
-        test_files[0].parent, recipe, ignore=shutil.ignore_patterns("dist", "build", "__pycache__")
-    )
+    shutil.copytree(test_files[0].parent, recipe, ignore=_not_copied(test_files[0].parent))
     (suite / "conftest.py").write_text(_SESSION_CONFTEST, encoding="utf-8")
     rootdir = suite
     config = workdir / "pytest.ini"
