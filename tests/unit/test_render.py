@@ -63,12 +63,16 @@ def test_compiled_workflow(recipes_root: Path) -> None:
     assert build["permissions"] == {"contents": "read"}
     setup = next(s for s in build["steps"] if "setup-python" in s.get("uses", ""))
     assert setup["with"]["python-version"] == "3.14.2"
-    run = steps_run(build)
-    assert 'pip install "$PYODIDE_SMITHY" "pyodide-build==0.39.2"' in run
     install = next(s for s in build["steps"] if "$PYODIDE_SMITHY" in s.get("run", ""))
-    assert install["env"] == {"PYODIDE_SMITHY": "pyodide-smithy==0.1.0"}
-    assert 'pyodide xbuildenv install 314.0.5 --path "$xbuildenv"' in run
-    assert "pyodide xbuildenv install-emscripten --version 5.0.3" in run
+    assert install["run"] == 'python -m pip install "$PYODIDE_SMITHY" "$PYODIDE_BUILD"'
+    assert install["env"] == {
+        "PYODIDE_SMITHY": "pyodide-smithy==0.1.0",
+        "PYODIDE_BUILD": "pyodide-build==0.39.2",
+    }
+    xbuildenv = next(s for s in build["steps"] if "install-emscripten" in s.get("run", ""))
+    assert xbuildenv["env"] == {"XBUILDENV_VERSION": "314.0.5", "EMSCRIPTEN_VERSION": "5.0.3"}
+    assert 'pyodide xbuildenv install "$XBUILDENV_VERSION" --path "$xbuildenv"' in xbuildenv["run"]
+    assert '--version "$EMSCRIPTEN_VERSION"' in xbuildenv["run"]
 
 
 def test_ci_runs_the_commands_a_maintainer_runs(recipes_root: Path) -> None:
