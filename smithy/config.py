@@ -17,7 +17,24 @@ CONFIG_FILE = "pyodide-smithy.yml"
 DEFAULT_PYODIDE_BUILD = "0.39.2"
 VERSION_PATTERN = r"^[0-9]+(\.[0-9]+)*((a|b|rc)[0-9]+)?(\.dev[0-9]+)?$"
 LABEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-CHANNEL_PATTERN = r"^(anaconda://[A-Za-z0-9._-]+|https?://\S+|file://\S+|[^:\s][^\s]*)$"
+# Channel URLs reach the workflow (a step name) and the README (a code span): only RFC 3986's
+# characters for URLs, and for a local directory nothing that ends a code span or a YAML
+# scalar, or starts a GitHub expression: no whitespace, control character, ` $ { } < > | " '
+# (and no ':' but a Windows drive's, so that 'scheme:...' is never taken for a directory).
+# \x60 is the backquote: written so, the pattern fits in docs/config.md's code spans.
+CHANNEL_RULE = (
+    "anaconda://OWNER, an http(s):// or file:// URL of RFC 3986 characters, or a local "
+    "directory without whitespace, quotes, backquotes, dollar signs, braces, angle brackets, "
+    "pipes or colons (but a Windows drive's)"
+)
+_URL_CHARS = r"[A-Za-z0-9._~:/?#@!$&'()*+,;=%\[\]-]"
+_NOT_IN_PATH = r"""\s\x60$<>|{}"'\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"""
+CHANNEL_PATTERN = (
+    r"^(anaconda://[A-Za-z0-9._-]+"
+    rf"|https?://{_URL_CHARS}+"
+    rf"|file://{_URL_CHARS}+"
+    rf"|(?:[A-Za-z]:)?[^:{_NOT_IN_PATH}]+)$"
+)
 
 
 def _opt(key: str, doc: str, default: Any = dataclasses.MISSING, **extra: Any) -> Any:
@@ -37,9 +54,11 @@ class ChannelConfig:
     url: str = _opt(
         "url",
         "Channel to publish to: `anaconda://OWNER` (CI uploads there), or another channel URL "
-        "or a local directory (CI then keeps its builds as artifacts and uploads nothing).",
+        "or a local directory (CI then keeps its builds as artifacts and uploads nothing). "
+        f"The value reaches the workflow and the README, so it must be {CHANNEL_RULE}.",
         "anaconda://pyodide",
         pattern=CHANNEL_PATTERN,
+        expect=CHANNEL_RULE,
     )
     label: str = _opt(
         "label",
@@ -51,9 +70,10 @@ class ChannelConfig:
         "staging-url",
         "A separate channel CI uploads to instead (e.g. `anaconda://pyodide-staging`), so that "
         "CI's token cannot write to `url` at all; `promote` copies from it into `url`. "
-        "Empty: CI uploads to `url` under `label`.",
+        "Empty: CI uploads to `url` under `label`. Same rule as `url`.",
         "",
         pattern=f"^$|{CHANNEL_PATTERN}",
+        expect=f"empty, or {CHANNEL_RULE}",
     )
 
 

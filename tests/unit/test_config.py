@@ -81,6 +81,57 @@ def test_bad_values_name_their_key(data: object, key: str) -> None:
     assert error(data).key == key
 
 
+HOSTILE_CHANNELS = [
+    "https://x.example/${{ secrets.ANACONDA_API_TOKEN }}",  # a GitHub expression in a step name
+    "https://x.example/${{secrets.ANACONDA_API_TOKEN}}",
+    "https://x.example/`<!--",  # ends the README's code span
+    "https://x.example/a\n  shell: sh",
+    '/srv/ch"annel',
+    "/srv/$HOME",
+    "/srv/a|b",
+    "/srv/a\u202eb",
+    "/srv/a\x1b[2J",
+    "javascript:alert(1)",
+]
+
+
+@pytest.mark.parametrize("url", HOSTILE_CHANNELS)
+@pytest.mark.parametrize("key", ["url", "staging-url"])
+def test_channel_values_that_could_reach_a_workflow_are_refused(url: str, key: str) -> None:
+    err = error({"xbuildenv": "314.0.5", "channel": {key: url}})
+    assert err.key == f"channel.{key}"
+    assert "expected" in err.message
+    assert "\n" not in err.message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "anaconda://pyodide",
+        "https://channel.example/pyodide?x=1#y",
+        "http://127.0.0.1:8080/simple",
+        "file:///srv/channel",
+        "/srv/channel",
+        "relative/channel",
+        "C:\\channels\\pyodide",
+    ],
+)
+def test_channel_values_people_use_are_accepted(url: str) -> None:
+    assert parse({"xbuildenv": "314.0.5", "channel": {"url": url}}).channel.url == url
+
+
+def test_schema_says_the_same_channel_rule() -> None:
+    """JSON Schema patterns are searched, not matched whole: the anchors must do that work."""
+    import re
+
+    channel = json_schema()["properties"]["channel"]["properties"]
+    for key in ("url", "staging-url"):
+        pattern = channel[key]["pattern"]
+        for url in HOSTILE_CHANNELS:
+            assert re.search(pattern, url) is None, (key, url)
+        assert re.search(pattern, "anaconda://pyodide")
+
+
 def test_top_level_must_be_a_mapping() -> None:
     assert "mapping" in error(["a"]).message
 
