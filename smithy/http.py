@@ -16,9 +16,18 @@ TIMEOUT = (5.0, 60.0)  # (connect, read) seconds
 USER_AGENT = f"pyodide-smithy/{__version__}"
 
 
+# Requests that only read: safe to send again when an answer is lost or is a 5xx. Anything
+# else may have changed the server before its answer was lost; the caller decides what to do
+# after looking again (smithy.channel.upload does), so nothing here sends it a second time.
+IDEMPOTENT_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 @cache
 def session(retries: int = 3) -> requests.Session:
-    """A shared session that retries 5xx, dropped connections and timeouts with backoff."""
+    """A shared session that retries reads on 5xx, dropped connections and timeouts, with backoff.
+
+    A request that could not connect is retried whatever its method: nothing was sent.
+    """
     import requests
     from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry
@@ -26,9 +35,12 @@ def session(retries: int = 3) -> requests.Session:
     retry = Retry(
         total=int(os.environ.get("PYODIDE_SMITHY_HTTP_RETRIES", retries)),
         connect=min(retries, 2),
+        # Any other failure (an SSL error while reading the answer) may come after the server
+        # acted: never resend it blindly, whatever the method.
+        other=0,
         backoff_factor=0.5,
         status_forcelist=(500, 502, 503, 504),
-        allowed_methods=None,
+        allowed_methods=IDEMPOTENT_READS,
         raise_on_status=False,
     )
     s = requests.Session()
