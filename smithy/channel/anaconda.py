@@ -1,7 +1,11 @@
 """Anaconda.org over its REST API (../shared/ANACONDA_API.md), with requests.
 
-Retries with backoff come from the shared HTTP session; every call has a timeout; each file's
-bytes go to storage on a fresh connection. The token is sent in a header and never printed.
+The shared HTTP session retries reads only; a call that creates state (stage, storage, commit,
+copy, a label) is tried once here, and the caller re-reads what the server holds before trying
+again (``smithy.channel.upload``, ``smithy.channel.review``). Every call has a timeout; each
+file's bytes go to storage on a fresh connection. The token is sent only in the API's
+``Authorization`` header, only over https (or http to a loopback address), never along a
+redirect that leaves the API's origin, and never printed.
 """
 
 from __future__ import annotations
@@ -9,9 +13,10 @@ from __future__ import annotations
 import base64
 import hashlib
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 from smithy.channel.model import MAIN, ChannelFile, Provenance
+from smithy.channel.rules import same_origin, token_may_go_to
 from smithy.channel.wheel import Wheel
 from smithy.errors import ChannelError, NetworkError
 from smithy.http import reason
@@ -23,6 +28,8 @@ DEFAULT_API = "https://api.anaconda.org"
 DEFAULT_INDEX = "https://pypi.anaconda.org"
 ATTRS_KEY = "pyodide_smithy"  # where provenance lives in a file's attrs
 UPLOAD_TIMEOUT = (10.0, 300.0)
+MAX_REDIRECTS = 5
+READS = ("GET", "HEAD")
 
 
 class AnacondaChannel:
@@ -38,7 +45,7 @@ class AnacondaChannel:
 
     def files(self, package: str | None = None) -> list[ChannelFile]:
         if package is None:
-            listed = self._call("GET", f"/packages/{self.owner}") or []
+            listed = self._call("GET", self._path("packages")) or []
             names = [p.get("name") for p in listed if isinstance(p, dict)]
             return [f for name in names if name for f in self.files(str(name))]
         data = self._call("GET", self._path("package", package), missing_ok=True)
@@ -53,8 +60,8 @@ class AnacondaChannel:
         return http.get(file.url, what=f"{file.filename} from {self.description}").content
 
     def index_url(self, label: str = MAIN) -> str:
-        middle = "" if label == MAIN else f"/label/{quote(label)}"
-        return f"{self.index_base}/{self.owner}{middle}/simple/"
+        middle = "" if label == MAIN else f"/label/{quote(label, safe='')}"
+        return f"{self.index_base}/{quote(self.owner, safe='')}{middle}/simple/"
 
     # writing ------------------------------------------------------------------------------
 
@@ -94,7 +101,7 @@ class AnacondaChannel:
     def set_label(self, file: ChannelFile, label: str, *, present: bool) -> None:
         body = {"package": file.package, "version": file.version, "basename": file.filename}
         method = "POST" if present else "DELETE"
-        self._call(method, f"/channels/{self.owner}/{quote(label, safe='')}", json=body)
+        self._call(method, self._path("channels", label), json=body)
 
     def copy_to(
         self, file: ChannelFile, other: AnacondaChannel, *, from_label: str, to_label: str
@@ -192,18 +199,20 @@ class AnacondaChannel:
         missing_ok: bool = False,
         conflict_ok: bool = False,
     ) -> Any:
+        """One API call, tried once unless it only reads (the shared session retries those)."""
         import requests
 
-        from smithy import http
-
         headers = {"Accept": "application/json", "Content-Type": "application/json"}
-        if self._token:
-            headers["Authorization"] = f"token {self._token}"
         url = self.api_url + path
+        if self._token:
+            if not token_may_go_to(url):  # open_channel refuses such a channel; never send it
+                raise ChannelError(
+                    f"refusing to send the token to {self.api_url} over plain http",
+                    file=self.description,
+                )
+            headers["Authorization"] = f"token {self._token}"
         try:
-            response: requests.Response = http.session().request(
-                method, url, json=json, headers=headers, timeout=http.TIMEOUT
-            )
+            response = self._send(method, url, json=json, headers=headers)
         except requests.RequestException as exc:
             raise NetworkError(
                 f"{method} {path} on {self.description} failed: {reason(exc)}"
@@ -220,6 +229,38 @@ class AnacondaChannel:
             return response.json()
         except ValueError:
             return {}
+
+    def _send(
+        self, method: str, url: str, *, json: Any, headers: dict[str, str]
+    ) -> requests.Response:
+        """Send, following a redirect only for a read that stays on the API's origin.
+
+        requests itself drops the Authorization header when a redirect changes the host, port or
+        scheme, but keeps it (and re-sends a 307/308 POST with its body) within one origin; we
+        follow nothing that writes, and nothing that leaves the origin while holding the token.
+        """
+        from smithy import http
+
+        for _ in range(MAX_REDIRECTS + 1):
+            response = http.session().request(
+                method, url, json=json, headers=headers, timeout=http.TIMEOUT, allow_redirects=False
+            )
+            if not response.is_redirect:
+                return response
+            target = urljoin(url, response.headers["Location"])
+            response.close()
+            if method not in READS:
+                why = "a call that writes is never redirected"
+            elif "Authorization" in headers and not same_origin(url, target):
+                why = f"the token stays on {self.api_url}"
+            else:
+                url = target
+                continue
+            raise ChannelError(
+                f"{self.description}: {method} {url.removeprefix(self.api_url)} answered "
+                f"HTTP {response.status_code}, a redirect to {target}: not followed, {why}"
+            )
+        raise ChannelError(f"{self.description}: more than {MAX_REDIRECTS} redirects")
 
 
 def _file(package: str, raw: dict[str, Any]) -> ChannelFile:
