@@ -11,6 +11,7 @@ from pathlib import Path
 from smithy import console
 from smithy.channel.local import LocalChannel
 from smithy.channel.model import Channel, ChannelFile, Outcome, Provenance
+from smithy.channel.rules import check_label
 from smithy.channel.wheel import Wheel, check_platform, read_wheel
 from smithy.errors import ChannelError, NetworkError, SmithyError, UsageError, WheelError
 from smithy.xbuildenv import XBuildEnv
@@ -80,6 +81,7 @@ def run_upload(
     jobs: int = JOBS,
 ) -> list[UploadResult]:
     """Upload ``paths`` to ``label``; at the end, raise a ChannelError naming every failure."""
+    check_label(label)
     wheels = check_wheels(paths, xbuildenv)
     if isinstance(channel, LocalChannel) and not channel.root.exists():
         console.info(f"{channel.root} does not exist yet: creating a new local channel there")

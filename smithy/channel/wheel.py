@@ -10,6 +10,7 @@ from email.parser import HeaderParser
 from pathlib import Path
 from typing import Any
 
+from smithy.channel.rules import is_project_name
 from smithy.errors import WheelError
 from smithy.recipe.model import normalize
 from smithy.xbuildenv import XBuildEnv
@@ -54,6 +55,10 @@ def read_wheel(path: Path) -> Wheel:
         raise WheelError(f"not a readable wheel: {exc}", file=path) from exc
     meta_name = metadata.get("Name", "").strip()
     meta_version = metadata.get("Version", "").strip()
+    if not is_project_name(meta_name):  # it goes into Anaconda.org's URL paths as written
+        raise WheelError(
+            f"METADATA Name {meta_name!r} is not a valid project name", file=path, key="Name"
+        )
     if normalize(meta_name) != normalize(str(name)):
         raise WheelError(
             f"METADATA Name {meta_name!r} does not match the file name", file=path, key="Name"

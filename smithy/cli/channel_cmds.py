@@ -122,8 +122,10 @@ def upload(
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel uploads.")] = 8,
 ) -> None:
     """Check wheels, then upload them with provenance (feedstock, commit, CI run, xbuildenv)."""
+    from smithy.channel.rules import check_label
     from smithy.channel.upload import Origin, run_upload
 
+    label = check_label(label) if label is not None else None
     ctx = _context(channel, feedstock, token_file, reading=False)
     target_env = _xbuildenv(xbuildenv, ctx.config, feedstock, metadata)
     origin = Origin(
@@ -148,6 +150,16 @@ def upload(
         f"{n} {'already there' if o == 'exists' else o}" for o, n in counts.items() if n
     )
     print(f"{ctx.staging.description} ({label or ctx.label}): {summary}")
+
+
+def _names(package: str | None, label: str | None) -> None:
+    """Refuse a PACKAGE or --label that the channel could not hold (they go into URLs)."""
+    from smithy.channel.rules import check_label, check_project
+
+    if package is not None:
+        check_project(package, what="PACKAGE")
+    if label is not None:
+        check_label(label)
 
 
 def _head(feedstock: Path) -> str | None:
@@ -186,6 +198,7 @@ def review(
     """Show what waits in staging but not in main, with provenance and what changed."""
     from smithy.channel.review import run_review
 
+    _names(package, label)
     ctx = _context(channel, feedstock, token_file, staging=staging)
     reviews = run_review(ctx.staging, ctx.main, label=label or ctx.label, package=package)
     if as_json:
@@ -263,6 +276,7 @@ def promote(
     from smithy.channel.registry import load_registry
     from smithy.channel.review import run_promote
 
+    _names(package, label)
     ctx = _context(channel, feedstock, token_file, staging=staging, reading=False)
     existing(ctx.staging)  # main may be a local channel promote creates
     source = registry or os.environ.get("PYODIDE_SMITHY_REGISTRY")
@@ -291,6 +305,7 @@ def list_files(
     as_json: JsonOption = False,
 ) -> None:
     """Files with their versions, labels, sizes and upload times."""
+    _names(package, None)
     ctx = _context(channel, feedstock, token_file)
     files = sorted(ctx.main.files(package), key=lambda f: (f.project, f.version, f.filename))
     if as_json:
@@ -321,6 +336,7 @@ def remove(
     """Remove files of a package version (or only one label from them)."""
     from smithy.errors import ChannelError
 
+    _names(package, label)
     ctx = _context(channel, feedstock, token_file)
     chosen = [
         f

@@ -66,9 +66,11 @@ def lock(
 ) -> None:
     """Resolve PACKAGE... over the channel's wheels for one Pyodide and write pyodide-lock.json."""
     from smithy.channel.open import existing, open_channel, read_token
+    from smithy.channel.rules import check_label
     from smithy.lock.build import run_lock
     from smithy.xbuildenv import load_catalog
 
+    check_label(label)
     target = load_catalog(metadata).resolve(xbuildenv)
     result = run_lock(
         packages,

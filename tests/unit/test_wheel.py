@@ -69,3 +69,10 @@ def test_platforms_fit_the_xbuildenv(tmp_path: Path, catalog) -> None:  # type: 
     linux = read_wheel(make_wheel(tmp_path, "d", "1.0", tag="cp314-cp314-manylinux_2_17_x86_64"))
     with pytest.raises(WheelError, match="not a Pyodide platform"):
         check_platform(linux, None)
+
+
+def test_metadata_name_must_be_a_project_name(tmp_path: Path) -> None:
+    """The METADATA Name goes into Anaconda.org's URL paths as written: nothing but a name."""
+    path = make_wheel(tmp_path, "tiny", "1.0", meta_name="../tiny")
+    with pytest.raises(WheelError, match=r"METADATA Name '\.\./tiny' is not a valid project name"):
+        read_wheel(path)
