@@ -14,6 +14,7 @@ from smithy.channel.model import Channel, ChannelFile, Outcome, Provenance
 from smithy.channel.rules import check_label
 from smithy.channel.wheel import Wheel, check_platform, read_wheel
 from smithy.errors import ChannelError, NetworkError, SmithyError, UsageError, WheelError
+from smithy.recipe.model import normalize
 from smithy.xbuildenv import XBuildEnv
 
 ATTEMPTS = 3
@@ -34,10 +35,17 @@ class Origin:
     feedstock: str | None = None
     commit: str | None = None
     xbuildenv: str | None = None
+    package: str | None = None  # the feedstock's recipe package: its only output
 
 
-def check_wheels(paths: Sequence[Path], xbuildenv: XBuildEnv | None) -> list[Wheel]:
-    """Read and check every wheel; refuse them all, each with its reason, if any fails."""
+def check_wheels(
+    paths: Sequence[Path], xbuildenv: XBuildEnv | None, *, package: str | None = None
+) -> list[Wheel]:
+    """Read and check every wheel; refuse them all, each with its reason, if any fails.
+
+    ``package``: inside a feedstock, its recipe's package; a wheel of another project is not
+    the feedstock's output and would carry the feedstock's name as its provenance.
+    """
     for path in paths:  # a shell glob that matched nothing arrives as itself: `dist/*.whl`
         if not path.exists() and any(c in path.name for c in "*?["):
             raise UsageError(
@@ -51,6 +59,11 @@ def check_wheels(paths: Sequence[Path], xbuildenv: XBuildEnv | None) -> list[Whe
         try:
             wheel = read_wheel(path)
             check_platform(wheel, xbuildenv)
+            if package is not None and wheel.project != normalize(package):
+                raise WheelError(
+                    f"{wheel.name} is not an output of this feedstock, which builds {package}",
+                    file=path,
+                )
             wheels.append(wheel)
         except WheelError as exc:
             problems.append(exc)
@@ -82,7 +95,7 @@ def run_upload(
 ) -> list[UploadResult]:
     """Upload ``paths`` to ``label``; at the end, raise a ChannelError naming every failure."""
     check_label(label)
-    wheels = check_wheels(paths, xbuildenv)
+    wheels = check_wheels(paths, xbuildenv, package=origin.package)
     if isinstance(channel, LocalChannel) and not channel.root.exists():
         console.info(f"{channel.root} does not exist yet: creating a new local channel there")
     listing = _list(channel, {w.project: w.name for w in wheels}, jobs)

@@ -132,6 +132,7 @@ def upload(
         feedstock=feedstock.absolute().name if ctx.config else None,
         commit=_head(feedstock) if ctx.config else None,
         xbuildenv=target_env.version if target_env else None,
+        package=_recipe_package(feedstock) if ctx.config else None,
     )
     results = run_upload(
         wheels,
@@ -150,6 +151,14 @@ def upload(
         f"{n} {'already there' if o == 'exists' else o}" for o, n in counts.items() if n
     )
     print(f"{ctx.staging.description} ({label or ctx.label}): {summary}")
+
+
+def _recipe_package(feedstock: Path) -> str:
+    """The package a feedstock's recipe builds: the only project it may upload."""
+    from smithy.feedstock.state import RECIPE_DIR
+    from smithy.recipe.load import load_recipe
+
+    return load_recipe(feedstock / RECIPE_DIR).name
 
 
 def _names(package: str | None, label: str | None) -> None:

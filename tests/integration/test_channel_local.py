@@ -123,6 +123,35 @@ def test_feedstock_settings_and_provenance(tmp_path: Path) -> None:
     assert third.name not in {f.filename for f in LocalChannel(channel).files()}
 
 
+def test_a_feedstock_uploads_only_its_own_package(tmp_path: Path) -> None:
+    """A wheel of another project would be recorded as this feedstock's output: refused."""
+    folder = write_recipe(tmp_path / "src" / "example-pkg", PURE_SDIST)
+    feedstock = run_init(str(folder), output=tmp_path / "example-pkg-feedstock").feedstock
+    channel = tmp_path / "channel"
+    config = feedstock / "pyodide-smithy.yml"
+    config.write_text(config.read_text().replace('"anaconda://pyodide"', f'"{channel}"'))
+    stranger = make_wheel(tmp_path / "dist", "micropip", "0.9.0")
+    ours = make_wheel(tmp_path / "dist", "Example_Pkg", "1.2.3")  # another spelling: ours
+    env = {"GITHUB_REPOSITORY": "", "GITHUB_SHA": "", "GITHUB_RUN_ID": ""}
+    run = smithy("upload", stranger, cwd=feedstock, env=env)
+    assert run.code == 12
+    assert run.err.splitlines() == [
+        f"error: micropip is not an output of this feedstock, which builds example-pkg ({stranger})"
+    ]
+    assert not channel.exists()
+    both = smithy("upload", ours, stranger, "--channel", channel, cwd=feedstock, env=env)
+    assert both.code == 12  # one stranger refuses the batch
+    assert not channel.exists()
+    assert smithy("upload", ours, cwd=feedstock, env=env).code == 0
+    # Outside a feedstock any valid wheel goes, with no feedstock as its provenance.
+    assert smithy("upload", stranger, "--channel", channel, cwd=tmp_path, env=env).code == 0
+    recorded = {
+        f.filename: f.provenance.feedstock if f.provenance else "?"
+        for f in LocalChannel(channel).files()
+    }
+    assert recorded == {ours.name: "example-pkg-feedstock", stranger.name: None}
+
+
 @pytest.fixture
 def staged(tmp_path: Path) -> Path:
     """A channel with tiny 1.0 in main and tiny 1.1 (one more file, one more need) in staging."""

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from smithy.channel.upload import check_wheels
 from smithy.channel.wheel import abi, check_platform, fitting_platforms, read_wheel
 from smithy.errors import WheelError
 from smithy.xbuildenv import load_catalog
@@ -76,3 +77,15 @@ def test_metadata_name_must_be_a_project_name(tmp_path: Path) -> None:
     path = make_wheel(tmp_path, "tiny", "1.0", meta_name="../tiny")
     with pytest.raises(WheelError, match=r"METADATA Name '\.\./tiny' is not a valid project name"):
         read_wheel(path)
+
+
+def test_inside_a_feedstock_only_its_package_goes(tmp_path: Path) -> None:
+    ours = make_wheel(tmp_path, "Example_Pkg", "1.0")
+    other = make_wheel(tmp_path, "micropip", "0.9")
+    assert [w.filename for w in check_wheels([ours], None, package="example-pkg")] == [ours.name]
+    with pytest.raises(WheelError) as caught:
+        check_wheels([other], None, package="example-pkg")
+    assert str(caught.value) == (
+        f"micropip is not an output of this feedstock, which builds example-pkg ({other})"
+    )
+    assert len(check_wheels([ours, other], None)) == 2  # outside a feedstock: any valid wheel
