@@ -211,7 +211,7 @@ def test_bad_recipes_give_one_line_and_write_nothing(tmp_path: Path) -> None:
             4,
             "did you mean 'patches'",
         ),
-        "package:\n  name: x\n  version: '1'\nsource:\n  url: u.tar.gz\n  sha256: a\n  patches: [p.patch]\n": (
+        "package:\n  name: x\n  version: '1'\nsource:\n  url: https://x.example/u.tar.gz\n  sha256: a\n  patches: [p.patch]\n": (
             4,
             "patch file that is missing",
         ),
@@ -225,6 +225,40 @@ def test_bad_recipes_give_one_line_and_write_nothing(tmp_path: Path) -> None:
         assert words in lines[-1]
         assert "Traceback" not in run.err
         assert not (tmp_path / "out").exists()
+
+
+HOSTILE_BASE = (
+    "package:\n  name: {name}\n  version: {version}\n"
+    "source:\n  url: https://x.example/x-1.0.tar.gz\n  sha256: {sha}\n{extras}"
+    "extra:\n  recipe-maintainers: {maintainers}\n"
+)
+HOSTILE_RECIPES = {
+    "package.name": {"name": "../../escaped"},
+    "package.version": {"version": '"1.0\\n        shell: sh"'},
+    "extra.recipe-maintainers[0]": {"maintainers": '["alice\\n* @mallory"]'},
+    "source.extras[0][0]": {"extras": "  extras:\n    - [../../.ssh/id_rsa, id_rsa]\n"},
+}
+
+
+@pytest.mark.parametrize("key", list(HOSTILE_RECIPES))
+def test_init_of_a_hostile_recipe_fails_in_one_line_and_writes_nothing(
+    tmp_path: Path, key: str
+) -> None:
+    """No -o: the folder would be named after the recipe, ``-/-/escaped-feedstock`` before."""
+    values = {"name": "x", "version": "'1.0'", "sha": "ab" * 32, "extras": "", "maintainers": "[]"}
+    text = HOSTILE_BASE.format(**{**values, **HOSTILE_RECIPES[key]})
+    folder = write_recipe(tmp_path / "recipes" / "x", text)
+    work = tmp_path / "work"
+    work.mkdir()
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    run = smithy("init", folder, cwd=work)
+    assert run.code == 4, run.err
+    errors = [line for line in run.err.splitlines() if line.startswith("error:")]
+    assert errors == [line for line in run.err.splitlines() if line.strip()][-1:]
+    assert errors[0].endswith(f"({folder / 'meta.yaml'}:{key})"), errors
+    assert "Traceback" not in run.err
+    assert run.out == ""
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
 
 
 def test_traceback_only_when_asked(tmp_path: Path) -> None:
