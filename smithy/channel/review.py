@@ -9,7 +9,7 @@ from typing import Any
 from smithy.channel.model import MAIN, Channel, ChannelFile
 from smithy.channel.registry import Registry
 from smithy.channel.wheel import fitting_platforms, wheel_names, wheel_requires
-from smithy.errors import ChannelError
+from smithy.errors import ChannelError, NetworkError
 from smithy.xbuildenv import XBuildEnv
 
 
@@ -126,8 +126,26 @@ def run_promote(
                 f"refusing to promote {f.filename}: {'; '.join(refusals)}", file=staging.description
             )
     for f in chosen:
-        _copy(f, staging, main, label)
+        _promote_one(f, staging, main, label)
     return chosen
+
+
+def _promote_one(f: ChannelFile, staging: Channel, main: Channel, label: str) -> None:
+    """Copy ``f`` into main; after a failed try, look at what main holds before trying again."""
+    from smithy.channel.upload import ATTEMPTS
+
+    for attempt in range(ATTEMPTS):
+        if attempt and any(
+            m.filename == f.filename and m.sha256 == f.sha256 and MAIN in m.labels
+            for m in main.files(f.package)
+        ):
+            return  # the last try worked; its answer was lost
+        try:
+            _copy(f, staging, main, label)
+            return
+        except (ChannelError, NetworkError):
+            if attempt == ATTEMPTS - 1:
+                raise
 
 
 def _copy(f: ChannelFile, staging: Channel, main: Channel, label: str) -> None:

@@ -153,16 +153,19 @@ def _upload_one(
     provenance = Provenance.from_ci(
         wheel.sha256, feedstock=origin.feedstock, commit=origin.commit, xbuildenv=origin.xbuildenv
     )
-    deleted = False
+    deleted = sent = False
     for attempt in range(ATTEMPTS):
         if attempt:  # what happened to the last try? ask, then act on the answer
             known = channel.files(wheel.name)
         existing = next((f for f in known if f.filename == wheel.filename), None)
         try:
             if existing is None:
+                sent = True
                 channel.put(wheel, labels=(label,), provenance=provenance)
                 return "replaced" if deleted else "uploaded"
             if existing.sha256 == wheel.sha256:
+                if label in existing.labels and sent:  # the last try worked; its answer was lost
+                    return "replaced" if deleted else "uploaded"
                 if label in existing.labels:
                     return "exists"
                 channel.set_label(existing, label, present=True)
@@ -173,9 +176,10 @@ def _upload_one(
                     f"one {wheel.sha256[:12]}…); pass --replace to overwrite it",
                     file=wheel.path,
                 )
+            deleted = True  # even if its answer is lost: the next look tells
             channel.delete(existing)
-            deleted = True
             # The server may have deleted the emptied release and package: put() re-creates them.
+            sent = True
             channel.put(wheel, labels=(label,), provenance=provenance)
             return "replaced"
         except NetworkError:

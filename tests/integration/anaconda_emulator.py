@@ -50,11 +50,21 @@ INDEX = re.compile(rf"/pypi/{SEG}(?:/label/{SEG})?/simple(?:/{SEG}(?:/{SEG}/{SEG
 
 @dataclass
 class Faults:
-    """Misbehaviour to inject; mutable while the server runs (path regexes use ``re.search``)."""
+    """Misbehaviour to inject; mutable while the server runs (path regexes use ``re.search``).
+
+    ``drop`` closes the connection before the request is handled; ``lose_answer`` handles it
+    (the server's state changes) and then closes the connection without answering, as a
+    network that cuts a connection on the way back does; ``redirect`` answers
+    ``(method, path, status, location)`` with a redirect, as a misconfigured or hostile server
+    might (no source says api.anaconda.org redirects API calls: the product must not follow
+    one anywhere its token should not go).
+    """
 
     latency: float = 0.0
     fail: list[tuple[str, str, int]] = field(default_factory=list)
     drop: list[tuple[str, str]] = field(default_factory=list)
+    lose_answer: list[tuple[str, str]] = field(default_factory=list)
+    redirect: list[tuple[str, str, int, str]] = field(default_factory=list)
     delete_empties: bool = True
 
 
@@ -94,6 +104,7 @@ class AnacondaEmulator:
     def __init__(self, *, sha256_fragments: bool = False) -> None:
         self.faults = Faults()
         self.requests: list[tuple[str, str]] = []
+        self.with_token: list[tuple[str, str]] = []  # requests that carried an Authorization
         self.sha256_fragments = sha256_fragments
         self.lock = threading.RLock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
@@ -143,24 +154,29 @@ class AnacondaEmulator:
 
     # request handling -------------------------------------------------------------------------
 
-    def before(self, method: str, path: str) -> str | int | None:
-        """Log the request, sleep the latency; "drop", an injected status, or None."""
+    def before(self, method: str, path: str, headers: Any = None) -> str | int | Reply | None:
+        """Log the request, sleep the latency; "drop", "lose", an injected reply, or None."""
         with self.lock:
             self.requests.append((method, path))
-            fault: str | int | None = None
-            for i, (m, rx) in enumerate(self.faults.drop):
-                if m.upper() in (method, "*") and re.search(rx, path):
-                    del self.faults.drop[i]
-                    fault = "drop"
-                    break
-            for i, (m, rx, status) in enumerate(self.faults.fail if fault is None else []):
-                if m.upper() in (method, "*") and re.search(rx, path):
-                    del self.faults.fail[i]
-                    fault = status
-                    break
+            if headers is not None and headers.get("Authorization"):
+                self.with_token.append((method, path))
+            fault = self._take(self.faults.drop, method, path) and "drop"
+            fault = fault or (self._take(self.faults.lose_answer, method, path) and "lose")
+            if not fault and (status := self._take(self.faults.fail, method, path)):
+                fault = status[2]
+            if not fault and (redirect := self._take(self.faults.redirect, method, path)):
+                fault = (redirect[2], b"", {"Location": redirect[3]})
             latency = self.faults.latency
         time.sleep(latency)
-        return fault
+        return fault or None
+
+    @staticmethod
+    def _take(faults: list[Any], method: str, path: str) -> Any:
+        """Remove and return the first fault matching the request, else None."""
+        for i, fault in enumerate(faults):
+            if fault[0].upper() in (method, "*") and re.search(fault[1], path):
+                return faults.pop(i)
+        return None
 
     def dispatch(self, method: str, path: str, headers: Any, body: bytes) -> Reply:
         if path in ("/storage", "/storage/") and method == "POST":
@@ -353,17 +369,22 @@ def _make_handler(emu: AnacondaEmulator) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             path = urlsplit(self.path).path
             body = self._read_body()
-            fault = emu.before(self.command, path)
+            fault = emu.before(self.command, path, self.headers)
             if fault == "drop":
                 self.close_connection = True
                 return
             if isinstance(fault, int):
                 status, payload, headers = json_reply(fault, {"error": "injected"})
+            elif isinstance(fault, tuple):
+                status, payload, headers = fault
             else:
                 try:
                     status, payload, headers = emu.dispatch(self.command, path, self.headers, body)
                 except Exception as error:  # an emulator bug: answer as a server error would
                     status, payload, headers = json_reply(500, {"error": repr(error)})
+                if fault == "lose":  # handled, and the answer never arrives
+                    self.close_connection = True
+                    return
             self.send_response(status)
             for key, value in headers.items():
                 self.send_header(key, value)
