@@ -303,3 +303,28 @@ def test_reading_a_channel_that_is_not_there(tmp_path: Path) -> None:
         run = smithy(*args, "--channel", missing, *(X if args[0] == "lock" else ()))
         assert run.code == 2, (args, run.err)
         assert run.err.strip() == f"error: channel directory not found ({missing})"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("upload", "WHEEL", "--label", "../../escaped"),
+        ("upload", "WHEEL", "--label", "/tmp"),
+        ("review", "--label", "../x"),
+        ("promote", "tiny", "1.0", "--label", "../x"),
+        ("channel", "remove", "tiny", "1.0", "--label", "../x"),
+        ("lock", "tiny", "--label", "../x", *X),
+    ],
+)
+def test_a_label_never_becomes_a_path_outside_the_channel(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    channel = tmp_path / "deep" / "channel"
+    wheel = make_wheel(tmp_path / "dist", "tiny", "1.0")
+    argv = [str(wheel) if a == "WHEEL" else a for a in args]
+    run = smithy(*argv, "--channel", channel, cwd=tmp_path)
+    assert run.code == 2, run.err
+    (line,) = run.err.splitlines()
+    assert line.startswith("error: --label '")
+    assert "is not a valid label" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dist"]
