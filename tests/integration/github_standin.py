@@ -2,13 +2,18 @@
 
 Give PyGithub ``base_url=standin.base_url``. Repositories are bare git repositories under
 ``git_root``; their ``clone_url`` is a file:// URL, so clones and pushes are real git and the
-bare repositories are the truth. What PyGithub sends is cited where each route is written.
+bare repositories are the truth. ``serve_git_over_http()`` makes it ``{base_url}/ORG/NAME.git``
+instead, served by ``git http-backend`` with github.com's rules: anyone may fetch a public
+repository; a push needs HTTP Basic credentials whose password (or user name) is a token with
+write access (401 with ``WWW-Authenticate: Basic`` without any, 403 with too little).
+What PyGithub sends is cited where each route is written.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import secrets
 import tempfile
@@ -39,6 +44,18 @@ from tests.integration.github_store import (
 )
 
 Reply = tuple[int, bytes, dict[str, str]]
+GIT_PATH = re.compile(r"/([^/]+)/([^/]+)\.git/(info/refs|git-upload-pack|git-receive-pack)")
+
+
+class GitRequest(NamedTuple):
+    """One smart-HTTP request: the service, the user its credentials name (None without any)
+    and the Authorization header as sent."""
+
+    service: str
+    login: str | None
+    authorization: str
+
+
 TEMPLATES = [
     ("user", "/user"),
     ("users", "/users/{u}"),
@@ -77,6 +94,7 @@ PULL_ROUTES = ("pull", "merge", "labels", "label", "comments")
 GQL_REPO = re.compile(r"(?:(\w+)\s*:\s*)?repository\s*\(([^)]*)\)\s*\{")
 GQL_OBJECT = re.compile(r"(?:(\w+)\s*:\s*)?object\s*\(([^)]*)\)")
 GQL_PULLS = re.compile(r"(?:(\w+)\s*:\s*)?pullRequests\s*\(([^)]*)\)")
+GQL_COMMITS = re.compile(r"\bcommits\s*\(([^)]*)\)")
 GQL_INT = re.compile(r"\b(first|last)\s*:\s*(\d+)")
 GQL_ARG = re.compile(r'(\w+)\s*:\s*(?:("(?:[^"\\]|\\.)*")|\$(\w+))')
 RATE_LIMITED = "API rate limit exceeded for user ID 1."
@@ -147,6 +165,7 @@ class GitHubStandIn:
     def __init__(self, git_root: Path) -> None:
         self.faults = Faults()
         self.requests: list[tuple[str, str]] = []
+        self.git_requests: list[GitRequest] = []  # with serve_git_over_http()
         self.endpoints: Counter[str] = Counter()  # "GET /repos/{o}/{r}/pulls" -> requests
         self.rate_used: Counter[str] = Counter()  # login -> requests (reported, not enforced)
         self.rate_reset = int(time.time()) + 3600
@@ -197,6 +216,11 @@ class GitHubStandIn:
             repo = self.store.create_repo(org, name, files, default_branch)
             repo.private, repo.archived = private, archived
             return repo.path
+
+    def serve_git_over_http(self) -> None:
+        """Repositories' ``clone_url`` on this server (smart HTTP), as github.com's are."""
+        with self.lock:
+            self.store.git_over_http = True
 
     def clone_url(self, org: str, repo: str) -> str:
         return self._repo(org, repo).path.as_uri()
@@ -419,6 +443,57 @@ class GitHubStandIn:
                 return reply(200, {"name": a[0].upper()} | times)
         raise ApiError(404, "Not Found")
 
+    def git_http(self, method: str, path: str, query: str, headers: Any, body: bytes) -> Reply:
+        """``git http-backend`` for ``/{o}/{r}.git/…`` with GitHub's access rules (module doc)."""
+        import subprocess
+
+        match = GIT_PATH.fullmatch(path)
+        assert match is not None
+        owner, name, what = unquote(match[1]), unquote(match[2]), match[3]
+        service = dict(parse_qsl(query)).get("service", "") if what == "info/refs" else what
+        auth = str(headers.get("Authorization") or "")
+        with self.lock:
+            user = self._basic_user(auth)
+            self.git_requests.append(GitRequest(service, user.login if user else None, auth))
+            need = WRITE if service == "git-receive-pack" else READ
+            try:
+                self.store.repo(user, owner, name, need)
+            except ApiError as error:
+                if user is None:
+                    challenge = {"WWW-Authenticate": 'Basic realm="GitHub"'}
+                    return 401, b"Invalid username or token.\n", challenge
+                denied = f"Permission to {owner}/{name}.git denied to {user.login}.\n"
+                return error.status, denied.encode(), {}
+        env = {"PATH": os.environ.get("PATH", ""), "GIT_PROJECT_ROOT": str(self.git_root)}
+        env |= {"GIT_HTTP_EXPORT_ALL": "1", "PATH_INFO": path, "QUERY_STRING": query}
+        env |= {"REQUEST_METHOD": method, "CONTENT_LENGTH": str(len(body))}
+        env |= {"CONTENT_TYPE": str(headers.get("Content-Type") or ""), "REMOTE_ADDR": "127.0.0.1"}
+        env |= {"REMOTE_USER": user.login if user else ""}
+        env |= {"HTTP_GIT_PROTOCOL": str(headers.get("Git-Protocol") or "")}
+        env |= {"HTTP_CONTENT_ENCODING": str(headers.get("Content-Encoding") or "")}
+        cgi = ["git", "http-backend"]
+        done = subprocess.run(cgi, input=body, env=env, capture_output=True, check=False)
+        head, _, data = done.stdout.partition(b"\r\n\r\n")
+        status, answer = 200, {}
+        for line in head.decode("latin-1").splitlines():
+            key, _, value = line.partition(":")
+            if key.lower() == "status":
+                status = int(value.split()[0])
+            elif key:
+                answer[key] = value.strip()
+        return status, data, answer
+
+    def _basic_user(self, auth: str) -> User | None:
+        """The user whose token is the password (or the user name) of Basic credentials."""
+        scheme, _, encoded = auth.partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            login, _, password = base64.b64decode(encoded.strip()).decode().partition(":")
+        except ValueError:
+            return None
+        return self.store.tokens.get(password) or self.store.tokens.get(login)
+
     def page(self, q: dict[str, str], items: list[Any], path: str) -> Reply:
         """One page of ``items`` with a Link header as GitHub writes it (prev, next, last, first)."""
         size = min(max(int(q["per_page"]) if q.get("per_page", "").isdigit() else 30, 1), 100)
@@ -436,9 +511,14 @@ class GitHubStandIn:
     def graphql(self, user: User | None, body: dict[str, Any]) -> Reply:
         """Aliased ``repository(owner:, name:) { object(expression:) { ... on Blob { text } } }``
         and ``pullRequests(headRefName:, first:|last:, orderBy: {field: CREATED_AT, direction:})
-        { nodes { number state url headRepositoryOwner { login } labels { nodes { name } }
-        commits(last: 1) { nodes { commit { statusCheckRollup { state } } } } } }``
-        (those fields are answered whatever was asked)."""
+        { nodes { number state url headRefOid headRepositoryOwner { login } labels { nodes { name
+        } } commits(first:|last:) { totalCount nodes { commit { oid author committer {
+        name email date user { login } } statusCheckRollup { state } } } } } }`` (those fields
+        are answered whatever was asked). Names and types as GitHub's schema has them
+        (octokit/graphql-schema's schema.graphql: ``PullRequest.headRefOid: GitObjectID!``,
+        ``commits(...): PullRequestCommitConnection!`` with ``totalCount: Int!``,
+        ``Commit.author``/``committer: GitActor`` whose ``user`` is "Null if no such user
+        exists", ``statusCheckRollup: StatusCheckRollup``, null before any check reported)."""
         if user is None:
             raise ApiError(401, "This endpoint requires you to be authenticated.")
         query, variables = str(body.get("query") or ""), body.get("variables") or {}
@@ -451,9 +531,7 @@ class GitHubStandIn:
         errors: list[dict[str, Any]] = []
         for match in GQL_REPO.finditer(query):
             alias, where = match[1] or "repository", args(match[2])
-            depth, end = 1, match.end()
-            while depth and end < len(query):
-                depth, end = depth + {"{": 1, "}": -1}.get(query[end], 0), end + 1
+            end = _block_end(query, match.end())
             try:
                 repo = self.store.repo(user, where.get("owner", ""), where.get("name", ""))
             except ApiError:
@@ -466,12 +544,20 @@ class GitHubStandIn:
             paths = {o[1] or "object": args(o[2]).get("expression", "") for o in objects}
             data[alias] = {key: self.store.blob_text(repo, path) for key, path in paths.items()}
             for found in GQL_PULLS.finditer(query, match.end(), end):
-                data[alias][found[1] or "pullRequests"] = self.graphql_pulls(repo, found[2], args)
+                opened = query.find("{", found.end(), end) + 1
+                inner = query[opened : _block_end(query, opened)] if opened else ""
+                commits = GQL_COMMITS.search(inner)
+                history = dict(GQL_INT.findall(commits[1])) if commits else {}
+                pulls = self.graphql_pulls(repo, found[2], args, history)
+                data[alias][found[1] or "pullRequests"] = pulls
         if not data:
             errors.append({"message": "the stand-in answers only repository { object } queries"})
         return reply(200, {"data": data} | ({"errors": errors} if errors else {}))
 
-    def graphql_pulls(self, repo: Repo, text: str, args: Any) -> dict[str, Any]:
+    def graphql_pulls(
+        self, repo: Repo, text: str, args: Any, history: dict[str, str]
+    ) -> dict[str, Any]:
+        """``history``: the ``first``/``last`` of the pulls' ``commits`` (all when neither)."""
         self.store.sync(repo)
         head = args(text).get("headRefName")
         pulls = sorted(repo.pulls.values(), key=lambda p: p.number)
@@ -489,14 +575,25 @@ class GitHubStandIn:
         def rollup(p: Pull) -> dict[str, str] | None:  # null when no check has reported
             return {"state": repo.checks[p.head_sha]} if p.head_sha in repo.checks else None
 
+        def commits(p: Pull) -> dict[str, Any]:
+            listed = self.store.pull_commits(repo, p)
+            for commit in listed:
+                state = repo.checks.get(commit["oid"])
+                commit["statusCheckRollup"] = {"state": state} if state else None
+            shown = listed[: int(history["first"])] if "first" in history else listed
+            if "last" in history:
+                shown = shown[-int(history["last"]) :] if int(history["last"]) else []
+            return {"totalCount": len(listed), "nodes": [{"commit": c} for c in shown]}
+
         nodes = [
             {
                 "number": p.number,
                 "state": state(p),
                 "url": f"{self.base_url}/{repo.full_name}/pull/{p.number}",
+                "headRefOid": p.head_sha,
                 "headRepositoryOwner": {"login": repo.owner},
                 "labels": {"nodes": [{"name": n} for n in p.labels]},
-                "commits": {"nodes": [{"commit": {"statusCheckRollup": rollup(p)}}]},
+                "commits": commits(p),
             }
             for p in pulls
         ]
@@ -529,6 +626,14 @@ class GitHubStandIn:
         return reply(201, answer | {"repository_selection": "all"})
 
 
+def _block_end(text: str, inside: int) -> int:
+    """Just past the ``}`` that closes the block whose ``{`` is just before ``inside``."""
+    depth, end = 1, inside
+    while depth and end < len(text):
+        depth, end = depth + {"{": 1, "}": -1}.get(text[end], 0), end + 1
+    return end
+
+
 def _make_handler(stand: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -537,7 +642,10 @@ def _make_handler(stand: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             url = urlsplit(self.path)
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = self._body()
+            if stand.store.git_over_http and GIT_PATH.fullmatch(url.path):
+                self._answer(*stand.git_http(self.command, url.path, url.query, self.headers, body))
+                return
             fault = stand.before(self.command, url.path)
             if fault == "drop":
                 self.close_connection = True
@@ -551,12 +659,27 @@ def _make_handler(stand: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
             if isinstance(fault, Fault):
                 message = {"message": fault.message}
                 status, data, headers = reply(fault.status, message, fault.headers)
+            self._answer(status, data, headers)
+
+        def _answer(self, status: int, data: bytes, headers: dict[str, str]) -> None:
             self.send_response(status)
             for key, value in headers.items():
                 self.send_header(key, value)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+        def _body(self) -> bytes:
+            """The request body, also when sent in chunks (git does, past http.postBuffer)."""
+            if "chunked" not in str(self.headers.get("Transfer-Encoding") or "").lower():
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            chunks = []
+            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            while self.rfile.readline().strip():  # trailers, up to the blank line
+                pass
+            return b"".join(chunks)
 
         do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
 

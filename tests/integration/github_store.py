@@ -198,6 +198,7 @@ class Store:
         self.tokens: dict[str, User] = {}
         self.apps: dict[str, App] = {}
         self.ids = itertools.count(1001)
+        self.git_over_http = False  # clone_url: file:// (default) or {base_url}/{owner}/{name}.git
 
     # identities and permissions ---------------------------------------------------------------
 
@@ -362,15 +363,37 @@ class Store:
                 continue
             if head != p.head_sha:
                 p.head_sha, p.updated_at = head, stamp()
-            p.base_sha = base or p.base_sha
             if base and is_ancestor(repo.path, head, base):
-                p.close(base)
+                p.close(base)  # keeps the base it had, so its commits stay listed, as GitHub's
+                continue
+            p.base_sha = base or p.base_sha
 
     def pull(self, repo: Repo, number: int) -> Pull:
         self.sync(repo)
         if number not in repo.pulls:
             raise ApiError(404, "Not Found")
         return repo.pulls[number]
+
+    def pull_commits(self, repo: Repo, p: Pull) -> list[dict[str, Any]]:
+        """The PR's commits, oldest first (head's, not its base's), each as GraphQL's ``Commit``
+        with ``oid`` and the ``author`` and ``committer`` ``GitActor``s (name, email, date, and
+        the ``user`` GitHub matches to the email: here a ``login@users.noreply.github.com``)."""
+        fields = "%H%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI"
+        log = git(
+            repo.path, "log", "--reverse", f"--format={fields}", f"{p.base_sha}..{p.head_sha}"
+        )
+        out = []
+        for line in log.splitlines():
+            oid, *who = line.split("\0")
+            actors = [self.actor_json(*who[i : i + 3]) for i in (0, 3)]
+            out.append({"oid": oid, "author": actors[0], "committer": actors[1]})
+        return out
+
+    def actor_json(self, name: str, email: str, date: str) -> dict[str, Any]:
+        local, _, domain = email.partition("@")
+        login = local.partition("+")[2] or local if domain == "users.noreply.github.com" else ""
+        user = {"login": login} if login in self.users else None
+        return {"name": name, "email": email, "date": date, "user": user}
 
     def list_pulls(self, repo: Repo, q: dict[str, str]) -> list[Pull]:
         self.sync(repo)
@@ -413,10 +436,14 @@ class Store:
         if body.get("state") == "closed" and p.state == "open":
             p.close()
         if body.get("state") == "open" and p.state == "closed":
-            if p.merged_at or self.tip(repo, p.head) is None:
+            tip = self.tip(repo, p.head)
+            if p.merged_at or tip is None:
                 gone = f"{p.head} branch has been deleted"
                 gone = "pull request has been merged" if p.merged_at else gone
                 raise invalid("PullRequest", "custom", f"state cannot be changed. The {gone}.")
+            if not is_ancestor(repo.path, p.head_sha, tip):  # GITHUB_API.md, "Corrections"
+                moved = f"The {p.head} branch was force-pushed or recreated."
+                raise invalid("PullRequest", "custom", f"state cannot be changed. {moved}")
             self.no_duplicate(repo, p.head, p.base, p.number)
             p.state, p.closed_at = "open", None
 
@@ -531,7 +558,8 @@ class Store:
         answer |= {"full_name": repo.full_name, "private": repo.private}
         answer |= {"visibility": "private" if repo.private else "public"}
         answer |= {"owner": self.owner_json(repo.owner), "html_url": html, "url": self.api(repo)}
-        answer |= {"clone_url": repo.path.as_uri(), "default_branch": repo.default_branch}
+        clone = f"{html}.git" if self.git_over_http else repo.path.as_uri()
+        answer |= {"clone_url": clone, "default_branch": repo.default_branch}
         answer |= {"archived": repo.archived, "disabled": False, "fork": False}
         answer |= {"created_at": repo.created_at, "updated_at": repo.created_at}
         if user is not None:  # the authenticated caller's access, as GitHub adds it

@@ -331,3 +331,111 @@ def test_permissions_and_archived_repositories(stand: GitHubStandIn, tmp_path: P
         client(stand, auth=Auth.Token("reader-token")).get_repo(
             f"{ORG}/secret-feedstock"
         ).get_contents("README.md")
+
+
+def test_graphql_lists_a_pull_requests_commits_with_who_made_them(
+    stand: GitHubStandIn, tmp_path: Path
+) -> None:
+    """``headRefOid`` and ``commits(last:) { totalCount nodes { commit { oid author committer
+    } } }``: the bot's way to see that a maintainer pushed to its branch."""
+    stand.create_repo(ORG, "numpy-feedstock", {"recipe.yaml": "abi: 1\n"})
+    stand.add_user("Bot", "bot-user-token")  # bot@example.invalid is nobody's: user null
+    first = push_branch(stand, tmp_path, "numpy-feedstock", BRANCH, {"recipe.yaml": "abi: 2\n"})
+    second = push_branch(stand, tmp_path, "numpy-feedstock", BRANCH, {"more.txt": "x\n"})
+    client(stand).get_repo(f"{ORG}/numpy-feedstock").create_pull(
+        base="main", head=BRANCH, title="t", body=""
+    )
+    stand.set_checks(ORG, "numpy-feedstock", 1, "SUCCESS")
+    query = (
+        f'query {{ r: repository(owner: "{ORG}", name: "numpy-feedstock") {{ '
+        f'p: pullRequests(headRefName: "{BRANCH}", last: 3) {{ nodes {{ number headRefOid '
+        "commits(last: 1) { totalCount nodes { commit { oid statusCheckRollup { state } "
+        "author { name email user { login } } committer { email } } } } } } } }"
+    )
+    _, data = client(stand).requester.graphql_query(query, {})
+    (pull,) = data["data"]["r"]["p"]["nodes"]
+    assert pull["headRefOid"] == second
+    assert pull["commits"]["totalCount"] == 2
+    (node,) = pull["commits"]["nodes"]  # the newest only
+    commit = node["commit"]
+    assert (commit["oid"], commit["statusCheckRollup"]) == (second, {"state": "SUCCESS"})
+    assert commit["author"]["email"] == commit["committer"]["email"] == "bot@example.invalid"
+    assert (commit["author"]["name"], commit["author"]["user"]) == ("Bot", None)
+    all_of_them = query.replace("commits(last: 1)", "commits(first: 5)")
+    _, data = client(stand).requester.graphql_query(all_of_them, {})
+    oids = [n["commit"]["oid"] for n in data["data"]["r"]["p"]["nodes"][0]["commits"]["nodes"]]
+    assert oids == [first, second]  # oldest first, the base's own commit not among them
+    stand.merge(ORG, "numpy-feedstock", 1)
+    _, data = client(stand).requester.graphql_query(query, {})
+    assert data["data"]["r"]["p"]["nodes"][0]["commits"]["totalCount"] == 2  # kept once merged
+
+
+def test_a_pull_request_whose_branch_was_force_pushed_cannot_be_reopened(
+    stand: GitHubStandIn, tmp_path: Path
+) -> None:
+    """GITHUB_API.md, "Corrections": re-opening needs the branch to descend from the head the
+    pull request had when it closed."""
+    bare = stand.create_repo(ORG, "numpy-feedstock", {"recipe.yaml": "abi: 1\n"})
+    push_branch(stand, tmp_path, "numpy-feedstock", BRANCH, {"recipe.yaml": "abi: 2\n"})
+    repo = client(stand).get_repo(f"{ORG}/numpy-feedstock")
+    pr = repo.create_pull(base="main", head=BRANCH, title="t", body="")
+    stand.close(ORG, "numpy-feedstock", 1)
+    git(bare, "update-ref", f"refs/heads/{BRANCH}", "main")  # replaced by another history
+    replaced = push_branch(stand, tmp_path, "numpy-feedstock", BRANCH, {"other.txt": "x\n"})
+    with pytest.raises(GithubException) as refused:
+        pr.edit(state="open")
+    assert refused.value.status == 422
+    message = refused.value.data["errors"][0]["message"]
+    assert message == f"state cannot be changed. The {BRANCH} branch was force-pushed or recreated."
+    assert repo.get_pull(1).state == "closed"
+    git(bare, "update-ref", "-d", f"refs/heads/{BRANCH}", replaced)
+    with pytest.raises(GithubException, match="branch has been deleted"):
+        pr.edit(state="open")
+
+
+def test_git_over_http_lets_anyone_fetch_and_only_writers_push(
+    stand: GitHubStandIn, tmp_path: Path
+) -> None:
+    import base64
+    import os
+
+    stand.serve_git_over_http()
+    stand.add_user("reader", "reader-token", permission={"*": "read"})
+    stand.create_repo(ORG, "numpy-feedstock", {"recipe.yaml": "abi: 1\n"})
+    url = client(stand).get_repo(f"{ORG}/numpy-feedstock").clone_url
+    assert url == f"{stand.base_url}/{ORG}/numpy-feedstock.git"
+    env = os.environ | {"GIT_TERMINAL_PROMPT": "0"}
+
+    def run(*args: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
+        extra = {}
+        if token:  # as the bot sends it: an extra header in git's environment
+            basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+            extra = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraheader"}
+            extra["GIT_CONFIG_VALUE_0"] = f"AUTHORIZATION: basic {basic}"
+        command = ["git", *args]
+        return subprocess.run(command, capture_output=True, text=True, env=env | extra, check=False)
+
+    work = tmp_path / "clone"
+    assert run("clone", "-q", "--depth", "1", url, str(work)).returncode == 0
+    assert (work / "recipe.yaml").read_text() == "abi: 1\n"
+    git(
+        work,
+        "-c",
+        "user.name=m",
+        "-c",
+        "user.email=m@m",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "x",
+    )
+    push = ("-C", str(work), "push", "-q", url, f"HEAD:refs/heads/{BRANCH}")
+    assert "could not read Username" in run(*push).stderr  # 401: credentials wanted
+    assert "403" in run(*push, token="reader-token").stderr
+    assert run(*push, token=TOKEN).returncode == 0
+    assert stand.git_requests[-1].service == "git-receive-pack"
+    assert stand.git_requests[-1].login == LOGIN
+    fetches = [r.login for r in stand.git_requests if r.service == "git-upload-pack"]
+    assert fetches and set(fetches) == {None}  # the clone sent no credential
+    assert run("ls-remote", url, BRANCH).stdout.split()[0] == git(work, "rev-parse", "HEAD").strip()
