@@ -437,5 +437,6 @@ def test_git_over_http_lets_anyone_fetch_and_only_writers_push(
     assert stand.git_requests[-1].service == "git-receive-pack"
     assert stand.git_requests[-1].login == LOGIN
     fetches = [r.login for r in stand.git_requests if r.service == "git-upload-pack"]
-    assert fetches and set(fetches) == {None}  # the clone sent no credential
+    assert fetches
+    assert set(fetches) == {None}  # the clone sent no credential
     assert run("ls-remote", url, BRANCH).stdout.split()[0] == git(work, "rev-parse", "HEAD").strip()
