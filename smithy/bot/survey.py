@@ -38,14 +38,15 @@ def read_org(
     org: str, *, xbuildenv: str | None, metadata: str | None, channel: str | None
 ) -> tuple[GitHubClient, Survey]:
     """The catalogue, the channel (opened first: a wrong one fails before GitHub is read), the
-    GitHub client, and the survey of ``org`` made with them."""
+    GitHub client (the App's key leaves the environment as it is made), and the survey of
+    ``org`` made with them."""
     from smithy.channel.open import existing, open_channel
     from smithy.github.client import make_client
     from smithy.xbuildenv import load_catalog
 
     catalog = load_catalog(metadata)
     wheels = existing(open_channel(channel or DEFAULT_CHANNEL))  # read only for ABI migrations
-    client = make_client()
+    client = make_client(forget_key=True)
     return client, survey(client, org, catalog, xbuildenv=xbuildenv, channel=wheels)
 
 

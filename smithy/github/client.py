@@ -47,12 +47,22 @@ class GitHubClient:
             return self.auth.token
 
 
-def make_client() -> GitHubClient:
-    """The client the environment describes (see the module's ``*_ENV`` names)."""
+def make_client(*, forget_key: bool = False) -> GitHubClient:
+    """The client the environment describes (see the module's ``*_ENV`` names).
+
+    ``forget_key``: take the App's private key out of ``os.environ`` once it is read (the
+    client keeps it, to mint installation tokens), so that nothing this process starts later,
+    nor anything that reads its environment, can find it: the bot does so before it reads any
+    feedstock.
+    """
     from github import Github
 
     api_url = (os.environ.get(API_URL_ENV) or DEFAULT_API_URL).rstrip("/")
-    auth = _auth()
+    try:
+        auth = _auth()
+    finally:
+        if forget_key:
+            os.environ.pop(APP_KEY_ENV, None)
     throttle = _throttle()
     if throttle is None:  # real GitHub: PyGithub's defaults keep us clear of secondary limits
         github = Github(auth=auth, base_url=api_url, lazy=True)
