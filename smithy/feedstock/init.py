@@ -11,6 +11,7 @@ from pathlib import Path
 from smithy import __version__, console
 from smithy.config import (
     CHANNEL_PATTERN,
+    CHANNEL_RULE,
     CONFIG_FILE,
     DEFAULT_PYODIDE_BUILD,
     ChannelConfig,
@@ -124,11 +125,7 @@ def _channel(url: str | None) -> ChannelConfig:
     if url is None:
         return ChannelConfig()
     if not re.fullmatch(CHANNEL_PATTERN, url):
-        raise UsageError(
-            f"--channel must be anaconda://OWNER, an http(s):// channel URL or a directory, "
-            f"not {url!r}",
-            key="--channel",
-        )
+        raise UsageError(f"--channel must be {CHANNEL_RULE}, not {url!r}", key="--channel")
     return ChannelConfig(url=url)
 
 
