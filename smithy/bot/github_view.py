@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from smithy.bot.plan import Feedstock, Pull
+from smithy.bot.plan import Feedstock, Pull, made_by_bot
 from smithy.github.client import GitHubClient, GitHubError, github_errors
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ class Repo:
     default_branch: str
     clone_url: str
     html_url: str = ""
+    private: bool = False  # only then does the bot's clone carry a credential
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,8 @@ def list_repos(client: GitHubClient, org: str) -> list[Repo]:
             if r.archived:
                 continue
             branch = r.default_branch or "main"
-            out.append(Repo(r.name, r.full_name, branch, r.clone_url, r.html_url or ""))
+            html, private = r.html_url or "", bool(r.private)
+            out.append(Repo(r.name, r.full_name, branch, r.clone_url, html, private))
     return out
 
 
@@ -104,12 +106,18 @@ def read_feedstocks(
     return found, broken
 
 
-# The newest few PRs from a branch name (a fork's branch of the same name is skipped by owner).
+# The newest few PRs from a branch name (a fork's branch of the same name is skipped by owner),
+# with the authors and committers of their newest commits: whether a maintainer pushed to one.
+# Fields as GitHub's GraphQL schema (octokit/graphql-schema, schema.graphql) names them:
+# PullRequest.headRefOid and .commits(last:) -> PullRequestCommitConnection { totalCount nodes {
+# commit: Commit { oid author committer: GitActor { email } statusCheckRollup { state } } } }.
+COMMITS_READ = 10
 _PULLS = (
     "pullRequests(headRefName: {branch}, last: 3, orderBy: {{field: CREATED_AT, direction: ASC}}) "
-    "{{ nodes {{ number state url headRepositoryOwner {{ login }} "
+    "{{ nodes {{ number state url headRefOid headRepositoryOwner {{ login }} "
     "labels(first: 20) {{ nodes {{ name }} }} "
-    "commits(last: 1) {{ nodes {{ commit {{ statusCheckRollup {{ state }} }} }} }} }} }}"
+    f"commits(last: {COMMITS_READ}) {{{{ totalCount nodes {{{{ commit {{{{ oid "
+    "author {{ email }} committer {{ email }} statusCheckRollup {{ state }} }} }} }} }} }} }}"
 )
 
 
@@ -142,8 +150,9 @@ def _newest_pull(connection: Any, org: str) -> Pull | None:
             continue
         state = str(node.get("state", ""))
         labels = (node.get("labels") or {}).get("nodes") or []
-        commits = (node.get("commits") or {}).get("nodes") or [{}]
-        rollup = ((commits[-1] or {}).get("commit") or {}).get("statusCheckRollup") or {}
+        history = node.get("commits") or {}
+        commits = [(c or {}).get("commit") or {} for c in history.get("nodes") or []]
+        rollup = (commits[-1] if commits else {}).get("statusCheckRollup") or {}
         return Pull(
             number=int(node["number"]),
             open=state == "OPEN",
@@ -151,8 +160,22 @@ def _newest_pull(connection: Any, org: str) -> Pull | None:
             labels=tuple(str(label["name"]) for label in labels),
             url=str(node.get("url") or ""),
             ci=str(rollup["state"]).lower() if rollup.get("state") else None,
+            head=str(node.get("headRefOid") or ""),
+            edited=_edited(commits, history.get("totalCount")),
         )
     return None
+
+
+def _edited(commits: list[dict[str, Any]], total: Any) -> bool:
+    """A commit not made by the bot among the PR's commits, or more commits than were read
+    (the bot makes one per push): then the branch is the maintainers' too. A commit whose
+    author or committer GitHub did not say counts as theirs."""
+    if isinstance(total, int) and total > len(commits):
+        return True
+    return not all(
+        made_by_bot((c.get("author") or {}).get("email"), (c.get("committer") or {}).get("email"))
+        for c in commits
+    )
 
 
 def _text(obj: Any) -> str | None:

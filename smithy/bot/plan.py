@@ -16,6 +16,11 @@ from smithy.recipe.model import normalize
 from smithy.xbuildenv import XBuildEnv
 
 RERUN_LABEL = "bot-rerun"
+RERENDER_COMMAND = "@pyodide-smithy-bot please rerender"  # the feedstock's rerender.yml answers it
+# The git identity of every commit the bot makes (the migration's rerender, and the rerender
+# command's): a commit with another author or committer on a migration branch is a maintainer's.
+BOT_NAME = "pyodide-smithy-bot"
+BOT_EMAIL = "pyodide-smithy-bot@users.noreply.github.com"
 ADMIN_REPO = "pyodide-smithy-admin"  # the org's admin repository; its Pages site is the status
 
 
@@ -54,6 +59,8 @@ class Pull:
     labels: tuple[str, ...] = ()
     url: str = ""
     ci: str | None = None  # the head commit's checks: success, failure, pending, error, …
+    head: str = ""  # the head commit's sha when read: the bot pushes only over this one
+    edited: bool = False  # it holds a commit the bot did not make: the bot leaves its branch alone
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -168,12 +175,7 @@ def plan(
                 )
         elif pull is not None and pull.open:
             decisions.append(
-                Decision(
-                    feedstock=name,
-                    state=State.PR_OPEN,
-                    reason=f"pull request #{pull.number} is open",
-                    pull=pull,
-                )
+                Decision(feedstock=name, state=State.PR_OPEN, reason=_open_reason(pull), pull=pull)
             )
         elif pull is not None and not pull.merged and RERUN_LABEL not in pull.labels:
             decisions.append(
@@ -208,6 +210,25 @@ def plan(
                 )
             )
     return decisions
+
+
+def made_by_bot(author_email: str | None, committer_email: str | None) -> bool:
+    """Whether a commit's author and committer are both the bot's identity."""
+    return all((e or "").strip().lower() == BOT_EMAIL for e in (author_email, committer_email))
+
+
+def _open_reason(pull: Pull) -> str:
+    if not pull.edited:
+        return f"pull request #{pull.number} is open"
+    if RERUN_LABEL in pull.labels:
+        return (
+            f"pull request #{pull.number} is open, edited by maintainers and labelled "
+            f"{RERUN_LABEL}: the bot re-renders it on top of their commits"
+        )
+    return (
+        f"pull request #{pull.number} is open, edited by maintainers: the bot leaves its branch "
+        f"alone (comment `{RERENDER_COMMAND}` or label it {RERUN_LABEL} to re-render it)"
+    )
 
 
 def _waiting(

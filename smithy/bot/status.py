@@ -32,6 +32,7 @@ class PullStatus:
     open: bool
     merged: bool
     ci: str | None  # success, failure, pending, error, expected; None when nothing reported
+    edited: bool = False  # holds commits the bot did not make: the bot leaves its branch alone
 
     def to_json(self) -> dict[str, Any]:
         return _plain(self)
@@ -171,7 +172,7 @@ def build_report(
                 link=link,
                 waiting_on=d.waiting_on,
                 depends_on=tuple(sorted(survey.graph.edges.get(d.feedstock, frozenset()))),
-                pull=PullStatus(pull.number, pull.url, pull.open, pull.merged, pull.ci)
+                pull=PullStatus(pull.number, pull.url, pull.open, pull.merged, pull.ci, pull.edited)
                 if pull
                 else None,
             )

@@ -76,7 +76,7 @@ def test_the_json_keys_are_the_documented_ones() -> None:
     (f,) = m["feedstocks"]
     assert list(f) == ["name", "state", "reason", "pinned", "repository", "link", "waiting_on",
                        "depends_on", "pull"]  # fmt: skip
-    assert list(f["pull"]) == ["number", "url", "open", "merged", "ci"]
+    assert list(f["pull"]) == ["number", "url", "open", "merged", "ci", "edited"]
     docs = (Path(__file__).resolve().parents[2] / "docs" / "status.md").read_text()
     for key in [*report, *m, *f, *f["pull"]]:
         assert f"`{key}`" in docs or f'"{key}"' in docs, key
