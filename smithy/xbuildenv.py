@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,6 +23,18 @@ CACHE_TTL_SECONDS = 3600
 OFFLINE_SOURCE = "pinned default"
 
 
+_RELEASE = r"[0-9]+(?:\.[0-9]+)*(?:(?:a|b|rc)[0-9]+)?(?:\.(?:post|dev)[0-9]+)?"
+_SHAPES = {
+    "version": re.compile(_RELEASE),
+    "python_version": re.compile(r"[0-9]+\.[0-9]+\.[0-9]+(?:(?:a|b|rc)[0-9]+)?"),
+    "emscripten_version": re.compile(r"[0-9]+\.[0-9]+\.[0-9]+"),
+    "url": re.compile(r"https://[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]+"),
+    "sha256": re.compile(r"[0-9a-f]{64}"),
+    "min_pyodide_build_version": re.compile(_RELEASE),
+    "max_pyodide_build_version": re.compile(_RELEASE),
+}
+
+
 @dataclass(frozen=True, kw_only=True)
 class XBuildEnv:
     """One xbuildenv release, as Pyodide's metadata describes it."""
@@ -33,6 +46,14 @@ class XBuildEnv:
     sha256: str | None = None
     min_pyodide_build_version: str | None = None
     max_pyodide_build_version: str | None = None
+
+    def __post_init__(self) -> None:
+        """Each value reaches generated CI, and one copy comes from a feedstock's own
+        manifest: only the shapes Pyodide's metadata has ever had get in (ValueError else)."""
+        for name, pattern in _SHAPES.items():
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, str) and pattern.fullmatch(value)):
+                raise ValueError(f"xbuildenv {name} {str(value)[:60]!r} has an unexpected form")
 
     @property
     def python_short(self) -> str:
@@ -143,25 +164,28 @@ def parse_metadata(data: Any, source: str) -> Catalog:
         rows = json.loads(parsed.read_text(encoding="utf-8"))
         return Catalog(tuple(XBuildEnv(**row) for row in rows), source)
     except (OSError, ValueError, TypeError):
-        pass
+        pass  # no cache, or a broken one: parse again
     from pyodide_build.xbuildenv_releases import CrossBuildEnvMetaSpec
 
     try:
         spec = CrossBuildEnvMetaSpec.from_dict(data)
     except Exception as exc:
         raise XBuildEnvError(f"invalid xbuildenv metadata: {exc}", file=source) from exc
-    releases = tuple(
-        XBuildEnv(
-            version=r.version,
-            python_version=r.python_version,
-            emscripten_version=r.emscripten_version,
-            url=r.url,
-            sha256=r.sha256,
-            min_pyodide_build_version=r.min_pyodide_build_version,
-            max_pyodide_build_version=r.max_pyodide_build_version,
+    try:
+        releases = tuple(
+            XBuildEnv(
+                version=r.version,
+                python_version=r.python_version,
+                emscripten_version=r.emscripten_version,
+                url=r.url,
+                sha256=r.sha256,
+                min_pyodide_build_version=r.min_pyodide_build_version,
+                max_pyodide_build_version=r.max_pyodide_build_version,
+            )
+            for r in spec.releases.values()
         )
-        for r in spec.releases.values()
-    )
+    except ValueError as exc:
+        raise XBuildEnvError(f"invalid xbuildenv metadata: {exc}", file=source) from exc
     _write_cache(parsed, [asdict(r) for r in releases])
     return Catalog(releases, source)
 

