@@ -12,8 +12,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from smithy.bot.branch import Guard, Remote, clone, push
 from smithy.bot.github_view import FeedstockView
-from smithy.bot.plan import RERUN_LABEL, Decision, State, branch_for, shard_of, status_url_for
+from smithy.bot.isolation import rerender_in_child
+from smithy.bot.plan import (
+    RERENDER_COMMAND,
+    RERUN_LABEL,
+    Decision,
+    State,
+    branch_for,
+    shard_of,
+    status_url_for,
+)
 from smithy.bot.survey import read_org
 from smithy.errors import SmithyError, UsageError
 from smithy.github.client import GitHubClient, GitHubError, github_errors
@@ -114,13 +124,17 @@ def run_bot(
     for i, d in enumerate(decisions):
         if d.state not in (State.READY, State.PR_OPEN):
             continue
-        view, target = by_name[d.feedstock], targets[d.feedstock]
-        refresh = d.state == State.PR_OPEN
-        if dry_run:
-            what = "would refresh" if refresh else "would open"
-            result.actions.append(Action(d.feedstock, what, pull=d.pull.number if d.pull else None))
+        view, target, pull = by_name[d.feedstock], targets[d.feedstock], d.pull
+        number = pull.number if pull else None
+        if d.state == State.PR_OPEN and pull and pull.edited and RERUN_LABEL not in pull.labels:
+            result.actions.append(Action(d.feedstock, "skipped", EDITED, number))
             continue
-        if not refresh and max_prs is not None and opened >= max_prs:
+        if dry_run:
+            what = "would refresh" if d.state == State.PR_OPEN else "would open"
+            what = "would re-render on top" if pull and pull.edited else what
+            result.actions.append(Action(d.feedstock, what, pull=number))
+            continue
+        if d.state == State.READY and max_prs is not None and opened >= max_prs:
             result.actions.append(Action(d.feedstock, "skipped", f"--max-prs {max_prs} reached"))
             continue
         try:
@@ -143,6 +157,13 @@ def run_bot(
     return result
 
 
+EDITED = (
+    f"edited by maintainers: the bot leaves the branch alone (`{RERENDER_COMMAND}` or the "
+    f"{RERUN_LABEL} label re-render it on top of their commits)"
+)
+REFUSED = "the branch holds a commit the bot did not make, or moved while the bot ran: left alone"
+
+
 def _migrate(
     client: GitHubClient,
     org: str,
@@ -154,115 +175,81 @@ def _migrate(
     metadata: str | None,
     status_url: str,
 ) -> Action:
-    """Re-render a shallow clone for ``target``, push it to the migration's branch, and make
-    sure exactly one pull request shows it."""
-    from smithy.feedstock.rerender import run_rerender
-    from smithy.github.register import git_auth_env
-    from smithy.gitio import open_repo
+    """Re-render a shallow clone for ``target`` in a child process that holds no secret, push
+    it to the migration's branch unless that holds a commit the bot did not make, and make
+    sure exactly one pull request shows it.
 
-    name, branch = view.feedstock.name, branch_for(target)
-    url = view.repo.clone_url
-    env = git_auth_env(client, url)
+    The branch is the default branch's head plus one commit of the bot's, replaced as the
+    render changes; once maintainers pushed to it, only ``bot-rerun`` (or the rerender
+    command) adds a re-render, on top of their commits.
+    """
+    from smithy.github.register import git_auth_env
+
+    name, branch, url = view.feedstock.name, branch_for(target), view.repo.clone_url
+    read = git_auth_env(client, url) if view.repo.private else {}
+    remote = Remote(url, branch, read, git_auth_env(client, url))
+    pull = decision.pull
+    reopened = False
+    if pull is not None and not pull.open and not pull.merged:  # labelled bot-rerun
+        reopened = _reopen(client, view, pull.number)
+        if not reopened:  # its branch is gone or was replaced: a new pull request
+            pull = None
+    alive = pull is not None and (pull.open or reopened)
+    on_top = alive and pull is not None and pull.edited
+    if alive and pull is not None:  # over the head the survey read, and no other commit
+        guard = Guard(pull.head)
+    else:  # over no branch, a run's leftover, or a merged pull request's head
+        guard = Guard(pull.head if pull else "", leftover=True)
     tmp = Path(tempfile.mkdtemp(prefix="smithy-bot-"))
     try:
-        clone = tmp / name
-        _git(tmp, "clone", "--quiet", "--depth", "1", url, str(clone), env=env)
-        try:
-            rerendered = run_rerender(clone, xbuildenv=target.version, metadata=metadata)
-        except SmithyError as exc:  # name the file as it is in the repository, not in the clone
-            if exc.file and Path(exc.file).is_relative_to(clone):
-                exc.file = Path(exc.file).relative_to(clone).as_posix()
-            raise
-        local = open_repo(clone)
-        if local is None:
-            raise GitHubError(f"cannot open the clone of {name}")
-        title = title_for(target)
-        if rerendered.commit is None:
-            return Action(name, "unchanged", "re-rendering changes nothing")
-        tree = local.git("rev-parse", "HEAD^{tree}", what="read the tree").strip()
-        pushed = _push(
-            local, url, branch, tree, env, what=f"push {branch} to {view.repo.full_name}"
-        )
-        if decision.state == State.PR_OPEN and decision.pull is not None:
-            what = "pushed" if pushed else "unchanged"
-            return Action(name, what, f"pull request #{decision.pull.number}", decision.pull.number)
-        gh_repo = client.github.get_repo(view.repo.full_name)
-        pull = decision.pull
-        if pull is not None and not pull.open and not pull.merged:
-            with github_errors(f"re-open #{pull.number} of {view.repo.full_name}", client):
-                pr = gh_repo.get_pull(pull.number)
-                pr.edit(state="open")
-                if RERUN_LABEL in pull.labels:
-                    pr.remove_from_labels(RERUN_LABEL)
-            return Action(name, "reopened", f"labelled {RERUN_LABEL}", pull.number)
-        body = pull_body(
-            target, pinned, status_url=status_url, waited_for=decision.waited_for, feedstock=name
-        )
-        return _open_pull(client, org, view, branch=branch, title=title, body=body)
+        local = clone(remote, tmp / name, branch=branch if on_top else None)
+        if on_top and pull is not None:  # the branch must be what the survey read
+            head = local.git("rev-parse", "HEAD", what="read the clone").strip()
+            if head != pull.head:
+                return Action(name, "skipped", REFUSED, pull.number)
+        commit = rerender_in_child(local.root, xbuildenv=target.version, metadata=metadata)
+        what = f"push {branch} to {view.repo.full_name}"
+        outcome = "unchanged" if commit is None else push(local, remote, guard, what=what)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _git(cwd: Path, *args: str, env: dict[str, str]) -> str:
-    import os
-    import subprocess
-
-    done = subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        env=os.environ | env,
-        capture_output=True,
-        text=True,
-        check=False,
+    if outcome == "refused":
+        return Action(name, "skipped", REFUSED, pull.number if pull else None)
+    if alive and pull is not None:
+        if RERUN_LABEL in pull.labels:
+            _unlabel(client, view, pull.number)
+        if reopened:
+            return Action(name, "reopened", f"labelled {RERUN_LABEL}", pull.number)
+        how = " on top of the maintainers' commits" if on_top else ""
+        return Action(name, outcome, f"pull request #{pull.number}{how}", pull.number)
+    if commit is None:
+        return Action(name, "unchanged", "re-rendering changes nothing")
+    body = pull_body(
+        target, pinned, status_url=status_url, waited_for=decision.waited_for, feedstock=name
     )
-    if done.returncode:
-        message = (done.stderr.strip().splitlines() or ["failed"])[-1]
-        raise GitHubError(f"git {args[0]} failed: {message}")
-    return done.stdout
+    return _open_pull(client, org, view, branch=branch, title=title_for(target), body=body)
 
 
-def _push(local: Any, url: str, branch: str, tree: str, env: dict[str, str], *, what: str) -> bool:
-    """Force-push HEAD to ``branch`` unless its tip already holds ``tree``; True when pushed.
+def _reopen(client: GitHubClient, view: FeedstockView, number: int) -> bool:
+    """Re-open pull request ``number`` (before anything is pushed: GitHub refuses to re-open
+    one whose branch was force-pushed or recreated); False when GitHub refuses (422)."""
+    from github import GithubException
 
-    A concurrent run may hold the ref's lock: look again (it may have pushed the same tree),
-    then try once more.
-    """
-    import time
-
-    from smithy.errors import GitError
-
-    for attempt in range(3):
-        if _branch_tree(local, url, branch, env) == tree:
-            return False
-        try:
-            local.git(
-                "push", "--quiet", "--force", url, f"HEAD:refs/heads/{branch}", what=what, env=env
-            )  # fmt: skip
-        except GitError:
-            if attempt == 2:
-                raise
-            time.sleep(0.5 * (attempt + 1))
-        else:
-            return True
-    return False
-
-
-def _branch_tree(local: Any, url: str, branch: str, env: dict[str, str]) -> str | None:
-    """The tree at the tip of ``branch`` on the remote, or None when there is no such branch."""
-    from smithy.errors import GitError
-
-    heads = local.git("ls-remote", url, f"refs/heads/{branch}", what="list the remote", env=env)
-    if not heads.strip():
-        return None
-    ref = "refs/pyodide-smithy/bot-branch"
+    full_name = view.repo.full_name
     try:
-        local.git(
-            "fetch", "--quiet", "--no-tags", "--depth", "1", url, f"+refs/heads/{branch}:{ref}",
-            what=f"fetch {branch}", env=env,
-        )  # fmt: skip
-        return str(local.git("rev-parse", f"{ref}^{{tree}}", what="read the tree").strip())
-    except GitError:
-        return None
+        with github_errors(f"re-open #{number} of {full_name}", client):
+            client.github.get_repo(full_name).get_pull(number).edit(state="open")
+    except GitHubError as exc:
+        error = exc.__context__
+        if isinstance(error, GithubException) and error.status == 422:
+            return False
+        raise
+    return True
+
+
+def _unlabel(client: GitHubClient, view: FeedstockView, number: int) -> None:
+    full_name = view.repo.full_name
+    with github_errors(f"remove the {RERUN_LABEL} label of #{number} of {full_name}", client):
+        client.github.get_repo(full_name).get_pull(number).remove_from_labels(RERUN_LABEL)
 
 
 def _open_pull(

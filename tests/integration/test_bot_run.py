@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import threading
 from pathlib import Path
+
+import pytest
 
 from smithy.bot.plan import RERUN_LABEL, State
 from smithy.bot.run import BotResult, run_bot
@@ -68,6 +71,10 @@ def tip_config(stand: GitHubStandIn, repo: str, branch: str) -> str:
     return git(bare, "show", f"{branch}:pyodide-smithy.yml")
 
 
+def tip_file(stand: GitHubStandIn, repo: str, branch: str, path: str) -> str:
+    return git(stand.git_root / ORG / f"{repo}.git", "show", f"{branch}:{path}")
+
+
 def run(**kw: object) -> BotResult:
     return run_bot(ORG, metadata=METADATA, **kw)  # type: ignore[arg-type]
 
@@ -127,12 +134,23 @@ def test_closed_pr_is_declined_until_labelled_then_reopened(
     declined = run(xbuildenv="314.0.5")
     assert states(declined) == {repo: State.DECLINED}
     assert declined.actions == []
+    closed_at = tip(stand, repo, STABLE_BRANCH)
+    maintainer_commit(stand, tmp_path, repo, "main", "Changed on main")  # the render changes
     stand.label(ORG, repo, number, RERUN_LABEL)
-    rerun = run(xbuildenv="314.0.5")
+    rerun = run(xbuildenv="314.0.5")  # re-opened first: GitHub refuses once it is force-pushed
     assert [a.action for a in rerun.actions] == ["reopened"]
     (only,) = stand.pulls(ORG, repo)
     assert (only["number"], only["state"]) == (number, "open")
     assert RERUN_LABEL not in [label["name"] for label in only["labels"]]
+    assert tip(stand, repo, STABLE_BRANCH) != closed_at  # and refreshed
+    assert "Changed on main" in tip_file(stand, repo, STABLE_BRANCH, "README.md")
+
+    stand.close(ORG, repo, number)  # closed again, and its branch deleted, as GitHub offers
+    git(stand.git_root / ORG / f"{repo}.git", "update-ref", "-d", f"refs/heads/{STABLE_BRANCH}")
+    stand.label(ORG, repo, number, RERUN_LABEL)
+    fresh = run(xbuildenv="314.0.5")  # GitHub cannot re-open it: a new pull request
+    assert [a.action for a in fresh.actions] == ["opened"]
+    assert [p["state"] for p in stand.pulls(ORG, repo)] == ["closed", "open"]
 
 
 def test_opted_out_feedstock_gets_no_pr(stand: GitHubStandIn, tmp_path: Path) -> None:
@@ -317,3 +335,123 @@ def test_bad_inputs_get_one_line_and_a_non_zero_exit(stand: GitHubStandIn, tmp_p
     assert unauthorised.code == 18
     assert "401 Bad credentials" in unauthorised.err
     assert "wrong" not in unauthorised.err  # the token is never printed
+
+
+MAINTAINER = ("-c", "user.name=Maintainer", "-c", "user.email=maintainer@example.org")
+
+
+def tip(stand: GitHubStandIn, repo: str, branch: str) -> str:
+    return git(stand.git_root / ORG / f"{repo}.git", "rev-parse", f"refs/heads/{branch}").strip()
+
+
+def maintainer_commit(stand: GitHubStandIn, tmp: Path, repo: str, branch: str, summary: str) -> str:
+    """A maintainer's commit on ``branch``: the recipe's summary changed (which README shows)."""
+    work = tmp / f"maintainer-{len(list(tmp.glob('maintainer-*')))}"
+    git(
+        tmp, "clone", "-q", "--branch", branch, str(stand.git_root / ORG / f"{repo}.git"), str(work)
+    )
+    meta = work / "recipe" / "meta.yaml"
+    lines = meta.read_text().splitlines(keepends=True)
+    meta.write_text("".join(f"  summary: {summary}\n" if "summary:" in x else x for x in lines))
+    git(work, *MAINTAINER, "commit", "-qam", f"Say: {summary}")
+    git(work, "push", "-q", "origin", f"HEAD:refs/heads/{branch}")
+    return git(work, "rev-parse", "HEAD").strip()
+
+
+def test_a_maintainers_commit_on_the_bots_branch_is_never_rewritten(
+    stand: GitHubStandIn, tmp_path: Path
+) -> None:
+    """The bot would re-render over the fix (its render from main differs from the branch); it
+    leaves the branch alone, says so in bot run and bot status, and re-renders on top only when
+    asked with bot-rerun."""
+    from smithy.bot.plan import BOT_EMAIL
+    from smithy.bot.status import gather_status, text_lines
+    from smithy.bot.status_page import render_page
+    from tests.integration.conftest import smithy
+
+    repo = add_feedstock(stand, tmp_path, "alpha-pkg")
+    (opened,) = run(xbuildenv="314.0.5").actions
+    bots = tip(stand, repo, STABLE_BRANCH)
+    bare = stand.git_root / ORG / f"{repo}.git"
+    assert git(bare, "log", "-1", "--format=%ae %ce", bots).split() == [BOT_EMAIL, BOT_EMAIL]
+    fix = maintainer_commit(stand, tmp_path, repo, STABLE_BRANCH, "Fixed by a maintainer")
+
+    again = run(xbuildenv="314.0.5")
+    (decision,) = again.decisions
+    assert decision.state == State.PR_OPEN
+    assert "edited by maintainers" in decision.reason
+    assert decision.pull is not None
+    assert decision.pull.edited
+    (action,) = again.actions
+    assert (action.action, action.pull) == ("skipped", opened.pull)
+    assert "edited by maintainers" in action.detail
+    assert tip(stand, repo, STABLE_BRANCH) == fix  # untouched
+
+    args = ["bot", "run", "--org", ORG, "--xbuildenv", "314.0.5", "--xbuildenv-metadata", METADATA]
+    as_json = smithy(*args, "--json")
+    assert as_json.code == 0, as_json.err
+    (reported,) = json.loads(as_json.out)["decisions"]
+    assert reported["state"] == "pr-open"
+    assert "edited by maintainers" in reported["reason"]
+    assert tip(stand, repo, STABLE_BRANCH) == fix
+
+    status = gather_status(ORG, xbuildenv="314.0.5", metadata=METADATA)
+    (row,) = status.to_json()["migrations"][0]["feedstocks"]
+    assert (row["state"], row["pull"]["edited"]) == ("pr-open", True)
+    assert "edited by maintainers" in row["reason"]
+    assert any(repo in line and "edited by maintainers" in line for line in text_lines(status))
+    assert "edited by maintainers" in render_page(status)
+    shown = smithy("bot", "status", "--org", ORG, "--xbuildenv", "314.0.5",
+                   "--xbuildenv-metadata", METADATA)  # fmt: skip
+    assert (
+        f"{repo}\tpr-open\tpull request #{opened.pull} is open, edited by maintainers" in shown.out
+    )
+
+    assert opened.pull is not None
+    stand.label(ORG, repo, opened.pull, RERUN_LABEL)  # a maintainer asks for a re-render
+    rerun = run(xbuildenv="314.0.5")
+    (action,) = rerun.actions
+    assert action.action == "pushed", action
+    assert "on top of the maintainers' commits" in action.detail
+    head = tip(stand, repo, STABLE_BRANCH)
+    assert git(bare, "rev-parse", f"{head}^").strip() == fix  # on top, the fix kept
+    assert git(bare, "log", "-1", "--format=%ae %ce", head).split() == [BOT_EMAIL, BOT_EMAIL]
+    assert "Fixed by a maintainer" in tip_file(stand, repo, STABLE_BRANCH, "README.md")
+    (pull,) = stand.pulls(ORG, repo)
+    assert RERUN_LABEL not in [label["name"] for label in pull["labels"]]
+    assert [a.action for a in run(xbuildenv="314.0.5").actions] == ["skipped"]
+    assert tip(stand, repo, STABLE_BRANCH) == head
+
+
+def test_the_bot_refreshes_its_own_branch_but_not_over_a_commit_pushed_while_it_runs(
+    stand: GitHubStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import smithy.bot.branch
+
+    repo = add_feedstock(stand, tmp_path, "alpha-pkg")
+    run(xbuildenv="314.0.5")
+    first = tip(stand, repo, STABLE_BRANCH)
+    maintainer_commit(stand, tmp_path, repo, "main", "Changed on main")
+    refreshed = run(xbuildenv="314.0.5")  # main moved: the bot's own branch is re-rendered
+    assert [a.action for a in refreshed.actions] == ["pushed"]
+    second = tip(stand, repo, STABLE_BRANCH)
+    assert second != first
+    bare = stand.git_root / ORG / f"{repo}.git"
+    assert git(bare, "rev-parse", f"{second}^").strip() == tip(stand, repo, "main")
+
+    maintainer_commit(stand, tmp_path, repo, "main", "Again on main")
+    real = smithy.bot.branch._fetch_tip
+    pushed: list[str] = []
+
+    def then_a_maintainer_pushes(*args: object) -> str | None:
+        seen = real(*args)  # type: ignore[arg-type]
+        if not pushed:  # between the bot's look at the branch and its push
+            pushed.append(maintainer_commit(stand, tmp_path, repo, STABLE_BRANCH, "Raced in"))
+        return seen
+
+    monkeypatch.setattr(smithy.bot.branch, "_fetch_tip", then_a_maintainer_pushes)
+    raced = run(xbuildenv="314.0.5")
+    (action,) = raced.actions
+    assert action.action == "skipped", action
+    assert "did not make" in action.detail
+    assert tip(stand, repo, STABLE_BRANCH) == pushed[0]  # the lease refused the push
