@@ -200,3 +200,67 @@ def _patch_touching_the_recipe(bare: Path, head: str, tmp_path: Path) -> str:
     )
     git(work, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qam", "hostile")
     return git(work, "format-patch", "--stdout", f"{head}..HEAD")
+
+
+HOSTILE = ["x$(touch${IFS}pwned-1)", "y;touch${IFS}pwned-2", "z`touch${IFS}pwned-3`", "w'\"|&<>"]
+
+
+def test_branch_names_with_shell_metacharacters_stay_data(
+    stand: GitHubStandIn, flow: Any, pull: dict[str, Any], tmp_path: Path
+) -> None:
+    """Legal git branch names that are shell code reach the scripts only as quoted data: the
+    check reads them back verbatim, the push lands on exactly that branch, nothing runs. The
+    push goes over HTTP with the App token in its environment only."""
+    stand.serve_git_over_http()
+    bare = stand.git_root / ORG / f"{REPO}.git"
+    with stand.lock:
+        repo, user = stand.store.orgs[ORG].repos[REPO], stand.store.users["maintainer"]
+    numbers = {}
+    for branch in HOSTILE:
+        git(bare, "update-ref", f"refs/heads/{branch}", pull["head"])
+        with stand.lock:
+            made = stand.store.create_pull(
+                repo, user, {"head": branch, "base": "main", "title": "t"}
+            )
+        numbers[branch] = made.number
+    work = tmp_path / "render"
+    git(tmp_path, "clone", "-q", str(bare), str(work))
+    git(work, "checkout", "-q", pull["head"])
+    env = {"HEAD_SHA": pull["head"], "PYODIDE_CROSS_BUILD_ENV_METADATA_URL": str(METADATA)}
+    code, outputs, log = bash(step(flow, "render", "rerender")["run"], env, work)
+    assert (code, outputs) == (0, {"changed": "true"}), log
+
+    for branch, number in numbers.items():
+        code, outputs, log = check(stand, flow, "maintainer", number, tmp_path)
+        assert code == 0, log
+        assert outputs["head_ref"] == branch
+        target = tmp_path / f"push-{number}"
+        git(tmp_path, "clone", "-q", str(bare), str(target))
+        git(target, "checkout", "-q", pull["head"])
+        (target / "rerender.patch").write_text((work / "rerender.patch").read_text())
+        env = {"TOKEN": GITHUB_TOKEN, "SERVER": stand.base_url, "REPO": f"{ORG}/{REPO}"}
+        env |= {"HEAD_SHA": pull["head"], "HEAD_REF": branch}
+        code, _, log = bash(step(flow, "push", "Apply the patch")["run"], env, target)
+        assert code == 0, log
+        tip = git(bare, "rev-parse", f"refs/heads/{branch}").strip()
+        assert git(bare, "rev-parse", f"{tip}^").strip() == pull["head"]  # on top, no force
+        assert GITHUB_TOKEN not in (target / ".git" / "config").read_text()
+    assert not list(tmp_path.rglob("pwned*"))
+    pushes = [r for r in stand.git_requests if r.service == "git-receive-pack"]
+    assert pushes
+    assert {r.login for r in pushes} == {"smithy-bot"}
+
+
+def test_the_commands_commits_carry_the_bots_identity(flow: Any) -> None:
+    """The bot tells its own commits from maintainers' by this identity (smithy/bot/plan.py):
+    a re-render by the command on the bot's branch is the bot's, never a maintainer's."""
+    from smithy.bot.plan import BOT_EMAIL, BOT_NAME
+
+    for job, name in (("render", "rerender"), ("push", "Apply the patch")):
+        script = step(flow, job, name)["run"]
+        assert f'git config user.name "{BOT_NAME}"' in script
+        assert f'git config user.email "{BOT_EMAIL}"' in script
+    push = step(flow, "push", "Apply the patch")["run"]
+    assert "git -c" not in push  # the token is never on a command line
+    assert "--force" not in push
+    assert "+HEAD" not in push
