@@ -247,9 +247,18 @@ def _reopen(client: GitHubClient, view: FeedstockView, number: int) -> bool:
 
 
 def _unlabel(client: GitHubClient, view: FeedstockView, number: int) -> None:
+    """The request is done: take its label off (someone may have already: 404 "Label does not
+    exist", which PyGithub leaves a plain GithubException)."""
+    from github import GithubException
+
     full_name = view.repo.full_name
-    with github_errors(f"remove the {RERUN_LABEL} label of #{number} of {full_name}", client):
-        client.github.get_repo(full_name).get_pull(number).remove_from_labels(RERUN_LABEL)
+    try:
+        with github_errors(f"remove the {RERUN_LABEL} label of #{number} of {full_name}", client):
+            client.github.get_repo(full_name).get_pull(number).remove_from_labels(RERUN_LABEL)
+    except GitHubError as exc:
+        error = exc.__context__
+        if not (isinstance(error, GithubException) and error.status == 404):
+            raise
 
 
 def _open_pull(
