@@ -135,15 +135,12 @@ class FeedstockConfig:
 
 def load_config(path: Path) -> FeedstockConfig:
     """Read and validate ``pyodide-smithy.yml``; unknown keys get a "did you mean"."""
-    from smithy.yamlio import load_yaml_text
+    from smithy.yamlio import load_yaml_file
 
     try:
-        text = path.read_text(encoding="utf-8")
+        data = load_yaml_file(path, error=ConfigError)
     except FileNotFoundError:
         raise ConfigError(f"no {CONFIG_FILE}: is this a feedstock?", file=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {CONFIG_FILE}: {exc}", file=path) from exc
-    data = load_yaml_text(text, path, error=ConfigError)
     return parse_config(data if data is not None else {}, path)
 
 

@@ -100,12 +100,16 @@ def read_regular(path: Path, *, limit: int, error: type[SmithyError]) -> bytes:
         raise
     except OSError as exc:
         if path.is_symlink():
-            raise error("is a symlink: it must be a file of its own", file=path) from None
-        raise error(f"cannot read it: {exc.strerror}", file=path) from None
+            raise error(
+                f"{path.name} is a symlink: it must be a file of its own", file=path
+            ) from None
+        raise error(f"cannot read {path.name}: {exc.strerror}", file=path) from None
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode):
-            raise error("is not a regular file", file=path)
+            raise error(f"{path.name} is not a regular file", file=path)
         if info.st_size > limit:
-            raise error(f"is too large ({info.st_size} bytes; at most {limit})", file=path)
+            raise error(
+                f"{path.name} is too large ({info.st_size} bytes; at most {limit})", file=path
+            )
         return handle.read(limit + 1)[:limit]

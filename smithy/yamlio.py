@@ -30,6 +30,19 @@ def load_yaml_text(text: str, path: Path, *, error: type[SmithyError]) -> Any:
         raise _yaml_error(exc, path, error) from exc
 
 
+def load_yaml_file(path: Path, *, error: type[SmithyError]) -> Any:
+    """:func:`load_yaml_text` of a file that must be a regular, UTF-8 file of sane size (not a
+    symlink to ``/dev/zero``, not a FIFO); FileNotFoundError is left to the caller."""
+    from smithy.fsutil import read_regular
+
+    data = read_regular(path, limit=MAX_YAML_CHARS * 4, error=error)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"not UTF-8 text: {exc.reason} at byte {exc.start}", file=path) from None
+    return load_yaml_text(text, path, error=error)
+
+
 def _refuse_aliases(yaml: Any, text: str, path: Path, error: type[SmithyError]) -> None:
     from ruamel.yaml.events import AliasEvent
 

@@ -55,9 +55,9 @@ def read_spec(meta_path: Path) -> BuildSpec:
     """Read ``meta.yaml`` again with pyodide-build's ``MetaConfig`` (already validated)."""
     from smithy.errors import RecipeError
     from smithy.recipe.load import validate_meta
-    from smithy.yamlio import load_yaml_text
+    from smithy.yamlio import load_yaml_file
 
-    data = load_yaml_text(meta_path.read_text(encoding="utf-8"), meta_path, error=RecipeError)
+    data = load_yaml_file(meta_path, error=RecipeError)
     config = validate_meta(data, meta_path)
     return BuildSpec(
         meta_path=meta_path,

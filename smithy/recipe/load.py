@@ -10,7 +10,7 @@ from smithy.errors import RecipeError
 from smithy.recipe import fields
 from smithy.recipe.files import check_named_files, test_files
 from smithy.recipe.model import BuildKind, Recipe
-from smithy.yamlio import load_yaml_text
+from smithy.yamlio import load_yaml_file
 
 META = "meta.yaml"
 
@@ -30,12 +30,9 @@ def load_recipe(directory: Path) -> Recipe:
     """Validate ``directory/meta.yaml`` and the files it names; summarise it as a Recipe."""
     meta_path = directory / META
     try:
-        text = meta_path.read_text(encoding="utf-8")
+        data = load_yaml_file(meta_path, error=RecipeError)
     except FileNotFoundError:
         raise RecipeError("recipe folder has no meta.yaml", file=meta_path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RecipeError(f"cannot read recipe: {exc}", file=meta_path) from exc
-    data = load_yaml_text(text, meta_path, error=RecipeError)
     if not isinstance(data, dict):
         raise RecipeError("a recipe must be a YAML mapping", file=meta_path)
     config = validate_meta(data, meta_path)

@@ -76,20 +76,19 @@ def recipe_name_at(path: Path) -> str | None:
     """``package.name`` of the recipe at ``path``, read cheaply; ``None`` if it cannot be read
     or is no valid name (loading the recipe properly reports why)."""
     from smithy.recipe.fields import name_problem
-    from smithy.yamlio import load_yaml_text
+    from smithy.yamlio import load_yaml_file
 
     try:
-        meta = _from_path(path).directory / META
-        data = load_yaml_text(meta.read_text(encoding="utf-8"), meta, error=RecipeError)
+        data = load_yaml_file(_from_path(path).directory / META, error=RecipeError)
         name = data["package"]["name"]
-    except (RecipeError, OSError, UnicodeDecodeError, KeyError, TypeError):
+    except (RecipeError, OSError, KeyError, TypeError):
         return None
     return name if isinstance(name, str) and name_problem(name) is None else None
 
 
 def _from_path(path: Path) -> RecipeSource:
     directory = path.parent if path.name in (META, "meta.yml") or path.is_file() else path
-    if not directory.is_dir() or not (directory / META).is_file():
+    if not directory.is_dir() or not os.path.lexists(directory / META):  # loading says what
         raise RecipeNotFoundError("no recipe there (expected a meta.yaml or its folder)", file=path)
     return RecipeSource(directory.resolve(), f"recipe at {directory}")
 
@@ -126,10 +125,10 @@ def _from_tree(root: Path, name: str, version: str | None, origin: str) -> Recip
 
 
 def _check_version(source: RecipeSource, version: str) -> None:
-    from smithy.yamlio import load_yaml_text
+    from smithy.yamlio import load_yaml_file
 
     meta = source.directory / META
-    data = load_yaml_text(meta.read_text(encoding="utf-8"), meta, error=RecipeError)
+    data = load_yaml_file(meta, error=RecipeError)
     have = str((data.get("package") or {}).get("version")) if isinstance(data, dict) else None
     if have != version:
         raise RecipeNotFoundError(

@@ -193,3 +193,15 @@ def test_settings_that_are_not_a_file_are_refused_without_hanging(feedstock: Pat
     config.unlink()
     os.mkfifo(config)
     refused(rerender(feedstock, "--force"), 7, "not a regular file", "pyodide-smithy.yml")
+
+
+def test_a_huge_or_endless_recipe_is_refused_at_once(tmp_path: Path) -> None:
+    """A 10 MB meta.yaml, and one that is a link to /dev/zero: one line each, no hang."""
+    huge = write_recipe(tmp_path / "huge" / "example-pkg", PURE_SDIST)
+    (huge / "meta.yaml").write_text(PURE_SDIST + "# " + "x" * 10_000_000 + "\n")
+    refused(smithy("-q", "init", huge, "-o", tmp_path / "out"), 4, "too large", "meta.yaml")
+    endless = tmp_path / "endless" / "example-pkg"
+    endless.mkdir(parents=True)
+    (endless / "meta.yaml").symlink_to("/dev/zero")
+    refused(smithy("-q", "init", endless, "-o", tmp_path / "out"), 4, "symlink", "meta.yaml")
+    assert not (tmp_path / "out").exists()
