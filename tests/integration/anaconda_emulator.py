@@ -1,8 +1,9 @@
 """An Anaconda.org emulator on 127.0.0.1: the API, S3-style storage and the PyPI index.
 
-Layout under one port: ``/api/...`` (api_url), ``/storage`` (the stage answers' post_url) and
-``/pypi/{owner}/[label/{label}/]simple/...`` (index_url). Each behaviour cites its source
-(anaconda-client's code, captured responses) where it is written.
+Layout under one port: ``/api/...`` (api_url), ``/storage`` (the stage answers' post_url, and
+where ``/download`` redirects) and ``/pypi/{owner}/[label/{label}/]simple/...`` (index_url).
+Each behaviour cites its source (anaconda-client's code, captured responses; the names CLIENT
+and FIXTURE are spelled out in ``anaconda_store``) where it is written.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from tests.integration.anaconda_store import ApiError, Store, normalize, s3_error
+from tests.integration.anaconda_store import (
+    ATTRS_KEPT,
+    ApiError,
+    Store,
+    normalize,
+    s3_error,
+    user_json,
+)
 
 Reply = tuple[int, bytes, dict[str, str]]
 JSON = {"Content-Type": "application/json"}
@@ -57,7 +65,14 @@ class Faults:
     network that cuts a connection on the way back does; ``redirect`` answers
     ``(method, path, status, location)`` with a redirect, as a misconfigured or hostile server
     might (no source says api.anaconda.org redirects API calls: the product must not follow
-    one anywhere its token should not go).
+    one anywhere its token should not go); ``throttle`` answers ``(method, path, retry_after)``
+    with 429 Too Many Requests, with a ``Retry-After`` header unless it is None (Anaconda's
+    servers answer 429 when they rate-limit: conda/conda#14007, #13238; whether
+    api.anaconda.org sends Retry-After no source shows, so both are injectable).
+
+    Switches for what no source settles: ``delete_empties`` (deleting a release's last file
+    deletes the release and package: the 2024 trap, scientific-python/upload-nightly-action#64);
+    ``attrs_kept`` ("all", "flat" or "known", see ``anaconda_store.kept_attrs``).
     """
 
     latency: float = 0.0
@@ -65,7 +80,9 @@ class Faults:
     drop: list[tuple[str, str]] = field(default_factory=list)
     lose_answer: list[tuple[str, str]] = field(default_factory=list)
     redirect: list[tuple[str, str, int, str]] = field(default_factory=list)
+    throttle: list[tuple[str, str, str | None]] = field(default_factory=list)
     delete_empties: bool = True
+    attrs_kept: str = "all"
 
 
 def json_reply(status: int, payload: Any) -> Reply:
@@ -145,6 +162,38 @@ class AnacondaEmulator:
                 return []
             return [self.store.file_json(owner, f) for f in self.store.all_files(owner)]
 
+    def packages(self, owner: str) -> list[str]:
+        """The owner's package names, spelled as created."""
+        with self.lock:
+            return sorted(self.store.owners.get(owner, {}))
+
+    def seed_legacy_file(
+        self,
+        owner: str,
+        package: str,
+        version: str,
+        path: Any,
+        *,
+        labels: tuple[str, ...] = ("main",),
+        attrs: dict[str, Any] | None = None,
+        md5: bool = True,
+    ) -> None:
+        """Put ``path`` (a wheel) on the channel as an old upload left it: ``"sha256": "None"``."""
+        from pathlib import Path
+
+        wheel = Path(path)
+        with self.lock:
+            self.store.seed_legacy(
+                owner,
+                package,
+                version,
+                wheel.name,
+                wheel.read_bytes(),
+                labels=list(labels),
+                attrs=attrs or {"packagetype": "bdist_wheel"},
+                md5=md5,
+            )
+
     def start(self) -> None:
         self._thread.start()
 
@@ -166,6 +215,14 @@ class AnacondaEmulator:
                 fault = status[2]
             if not fault and (redirect := self._take(self.faults.redirect, method, path)):
                 fault = (redirect[2], b"", {"Location": redirect[3]})
+            if not fault and (throttle := self._take(self.faults.throttle, method, path)):
+                status, payload, headers = json_reply(429, {"error": "Too many requests"})
+                if throttle[2] is not None:
+                    headers["Retry-After"] = throttle[2]
+                fault = (status, payload, headers)
+            if self.faults.attrs_kept not in ATTRS_KEPT:
+                raise ValueError(f"attrs_kept must be one of {ATTRS_KEPT}")
+            self.store.attrs_kept = self.faults.attrs_kept
             latency = self.faults.latency
         time.sleep(latency)
         return fault or None
@@ -181,6 +238,16 @@ class AnacondaEmulator:
     def dispatch(self, method: str, path: str, headers: Any, body: bytes) -> Reply:
         if path in ("/storage", "/storage/") and method == "POST":
             return self.storage(headers, body)
+        if path.startswith("/storage/download/") and method in ("GET", "HEAD"):
+            parts = [unquote(p) for p in path.removeprefix("/storage/download/").split("/")]
+            with self.lock:
+                try:
+                    data = self.store.file(*parts).data if len(parts) == 4 else None
+                except ApiError:
+                    data = None
+            if data is None:
+                return 404, s3_error("NoSuchKey", "The specified key does not exist.").encode(), {}
+            return 200, data, {"Content-Type": "application/octet-stream", **CORS}
         if path == "/" and method in ("GET", "HEAD"):
             return json_reply(200, {})
         if (match := INDEX.fullmatch(path)) and method in ("GET", "HEAD"):
@@ -232,7 +299,7 @@ class AnacondaEmulator:
                 s.package(o, n).public_attrs.update(body.get("public_attrs") or {})
                 return json_reply(200, s.package_json(o, s.package(o, n)))
             case ("DELETE", "package"):
-                del s.packages_of(o)[normalize(s.package(o, n).name)]
+                del s.packages_of(o)[s.package(o, n).name]
                 return json_reply(201, {})
             case ("GET", "release"):
                 return json_reply(200, s.release_json(o, s.package(o, n), s.release(o, n, v)))
@@ -270,7 +337,11 @@ class AnacondaEmulator:
                 info = s.file_json(o, committed)
                 return json_reply(200, {**info, "url": info["download_url"]})
             case ("GET" | "HEAD", "download"):
-                return 200, s.file(o, n, v, f).data, {"Content-Type": "application/octet-stream"}
+                # 302 to storage, as anaconda-client's Binstar.download expects (CLIENT
+                # __init__.py: 302 means "download from s3", fetched without the API headers).
+                s.file(o, n, v, f)
+                where = "/".join(quote(x, safe="") for x in (o, n, v, f))
+                return 302, b"", {"Location": f"{self.storage_url}/download/{where}"}
             case ("POST" | "PUT" | "PATCH", "copy"):
                 copied = s.copy(o, n, v, f, body=body, mode=method)
                 owner = str(body.get("to_owner") or o)
@@ -313,51 +384,44 @@ class AnacondaEmulator:
     def index(
         self, owner: str, label: str, project: str | None, version: str | None, basename: str | None
     ) -> Reply:
-        """PEP 503 HTML only (no PEP 691); names are looked up PEP 503-normalised."""
+        """PEP 503 HTML only (no PEP 691); names are looked up PEP 503-normalised.
+
+        Packages whose spellings normalise alike (``scipy_openblas64``, ``scipy-openblas64``)
+        share one project page here: no source shows what pypi.anaconda.org does with them.
+        """
         s = self.store
         if owner not in s.owners:
             return not_found()
         prefix = urlsplit(self.index_url).path + f"/{quote(owner)}"
         prefix += "/simple" if label == "main" else f"/label/{quote(label)}/simple"
         if project is None:
-            names = sorted(
-                {f.package for f in s.all_files(owner) if label in f.labels}, key=normalize
-            )
-            links = [(f"{prefix}/{quote(normalize(n))}/", n) for n in names]
+            names = sorted({normalize(f.package) for f in s.all_files(owner) if label in f.labels})
+            links = [(f"{prefix}/{quote(n)}/", n) for n in names]
             return 200, html_page("Simple Index", links), {**HTML, **CORS}
-        package = s.owners[owner].get(normalize(project))
-        if package is None:
+        packages = [p for p in s.owners[owner].values() if normalize(p.name) == normalize(project)]
+        if not packages:
             return not_found()
         if version is not None and basename is not None:
-            found = package.releases.get(version)
-            if found is None or basename not in found.files:
-                return not_found()
-            data = found.files[basename].data
-            return 200, data, {"Content-Type": "application/octet-stream", **CORS}
+            for package in packages:
+                found = package.releases.get(version)
+                if found is not None and basename in found.files:
+                    data = found.files[basename].data
+                    return 200, data, {"Content-Type": "application/octet-stream", **CORS}
+            return not_found()
         links = []
-        for release in package.releases.values():
-            for f in release.files.values():
-                if label in f.labels:
-                    href = f"{prefix}/{quote(package.name)}/{quote(f.version, safe='')}/"
-                    href += quote(f.basename, safe="")
-                    href += f"#sha256={f.sha256}" if self.sha256_fragments else ""
-                    links.append((href, f.basename))
+        for package in packages:
+            for release in package.releases.values():
+                for f in release.files.values():
+                    if label in f.labels:
+                        href = f"{prefix}/{quote(package.name)}/{quote(f.version, safe='')}/"
+                        href += quote(f.basename, safe="")
+                        href += f"#sha256={f.sha256}" if self.sha256_fragments else ""
+                        links.append((href, f.basename))
         if not links:
             return not_found()
+        package = packages[0]
         page = html_page(f"Links for {package.name}", links)
         return 200, page, {**HTML, **CORS}
-
-
-def user_json(login: str) -> dict[str, Any]:
-    return {
-        "login": login,
-        "name": login,
-        "user_type": "user",
-        "created_at": "2020-01-01 00:00:00.000000+00:00",
-        "company": "",
-        "location": "",
-        "url": "",
-    }
 
 
 def _make_handler(emu: AnacondaEmulator) -> type[BaseHTTPRequestHandler]:

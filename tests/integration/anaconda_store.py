@@ -1,4 +1,14 @@
-"""The state behind the Anaconda.org emulator: owners, tokens, packages, releases, files, labels."""
+"""The state behind the Anaconda.org emulator: owners, tokens, packages, releases, files, labels.
+
+Sources cited below (see also the fidelity ledger in docs/development.md):
+
+- FIXTURE: a captured real answer of ``GET https://api.anaconda.org/package/main/pytest``,
+  renovatebot/renovate ``lib/modules/datasource/conda/__fixtures__/pytest.json`` (commit
+  3ad99e8560c23dc255f87aeec31424bfdfdd8952; its readme.md says where it came from).
+- CLIENT: anaconda/anaconda-client at c1cafbc9c164763d2274b0fc6d10c49c2818d36d
+  (``binstar_client/__init__.py`` and ``inspect_package/pypi.py`` are the same as in the 1.16.0
+  the tests drive), ``commands/upload.py``.
+"""
 
 from __future__ import annotations
 
@@ -20,12 +30,32 @@ class ApiError(Exception):
 
 
 def normalize(name: str) -> str:
-    """PEP 503 normalised project name."""
+    """PEP 503 normalised project name (the index's lookup; the API never normalises)."""
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+    """An ``upload_time`` as the real API writes it: ``2020-02-28 11:46:01.948000+00:00``
+    (FIXTURE: milliseconds, padded to microseconds, a space, ``+00:00``)."""
+    moment = datetime.now(UTC)
+    return f"{moment:%Y-%m-%d %H:%M:%S}.{moment.microsecond // 1000:03d}000+00:00"
+
+
+# The file attrs anaconda-client sends for a wheel (CLIENT inspect_package/pypi.py,
+# inspect_pypi_package_whl): what a server that keeps only known attrs would keep.
+CLIENT_WHEEL_ATTRS = frozenset({"build_no", "python_version", "abi", "packagetype"})
+# What the store keeps of a file's attrs: "all" as sent; "flat" drops values that are objects
+# (FIXTURE shows lists and scalars kept in attrs, never an object: no source says whether one
+# survives); "known" keeps only anaconda-client's keys. Not settled by any source: switchable.
+ATTRS_KEPT = ("all", "flat", "known")
+
+
+def kept_attrs(attrs: dict[str, Any], policy: str) -> dict[str, Any]:
+    if policy == "flat":
+        return {k: v for k, v in attrs.items() if not isinstance(v, dict)}
+    if policy == "known":
+        return {k: v for k, v in attrs.items() if k in CLIENT_WHEEL_ATTRS}
+    return dict(attrs)
 
 
 @dataclass
@@ -40,10 +70,17 @@ class File:
     description: str | None = None
     dependencies: Any = None
     upload_time: str = field(default_factory=now)
+    # A legacy upload (FIXTURE: files of 2020 answer ``"sha256": "None"`` beside a real md5).
+    sha256_recorded: bool = True
+    md5_recorded: bool = True
 
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def md5(self) -> str:
+        return hashlib.md5(self.data).hexdigest()
 
 
 @dataclass
@@ -73,6 +110,19 @@ class Staged:
     data: bytes | None = None
 
 
+def user_json(login: str) -> dict[str, Any]:
+    """A user as FIXTURE's ``owner`` shows one (``created_at`` in the API's format)."""
+    return {
+        "login": login,
+        "name": login,
+        "user_type": "user",
+        "created_at": "2020-01-01 00:00:00.000000+00:00",
+        "company": "",
+        "location": "",
+        "url": "",
+    }
+
+
 def s3_error(code: str, message: str) -> str:
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>EMULATOR</RequestId></Error>'
 
@@ -82,9 +132,15 @@ class Store:
 
     def __init__(self, api_url: str) -> None:
         self.api_url = api_url
+        # Packages by name exactly as created: Anaconda.org keeps spellings apart
+        # (``scipy_openblas64`` and ``scipy-openblas64`` are two packages: pypa/setuptools#4214,
+        # anaconda/anaconda-client#704; scientific-python/upload-nightly-action#61 shows the
+        # server refusing to *create* ``scipy_openblas64`` for a token that may write to the
+        # existing ``scipy-openblas64``).
         self.owners: dict[str, dict[str, Package]] = {}
         self.tokens: dict[str, list[str]] = {}
         self.staged: dict[str, Staged] = {}
+        self.attrs_kept = "all"
 
     # identities -------------------------------------------------------------------------------
 
@@ -111,7 +167,7 @@ class Store:
         return self.owners[owner]
 
     def package(self, owner: str, name: str) -> Package:
-        found = self.packages_of(owner).get(normalize(name))
+        found = self.packages_of(owner).get(name)
         if found is None:
             raise ApiError(404, f"package {owner}/{name} does not exist")
         return found
@@ -135,25 +191,27 @@ class Store:
     # JSON views -------------------------------------------------------------------------------
 
     def file_json(self, owner: str, f: File) -> dict[str, Any]:
+        """A file as FIXTURE shows one: a protocol-relative ``download_url``, the API's
+        ``upload_time`` format, and ``"sha256": "None"`` for a legacy upload."""
         full_name = f"{owner}/{f.package}/{f.version}/{f.basename}"
         return {
-            "basename": f.basename,
-            "version": f.version,
-            "package": f.package,
-            "owner": owner,
-            "labels": list(f.labels),
-            "sha256": f.sha256,
-            "md5": hashlib.md5(f.data).hexdigest(),
-            "size": len(f.data),
-            "upload_time": f.upload_time,
-            "attrs": dict(f.attrs),
-            "distribution_type": f.distribution_type,
-            "type": f.distribution_type,
             "description": f.description,
             "dependencies": f.dependencies,
-            "download_url": f"{self.api_url}/download/{full_name}",
+            "distribution_type": f.distribution_type,
+            "basename": f.basename,
+            "attrs": dict(f.attrs),
+            "upload_time": f.upload_time,
+            "md5": f.md5 if f.md5_recorded else None,
+            "sha256": f.sha256 if f.sha256_recorded else "None",
+            "size": len(f.data),
             "full_name": full_name,
+            "download_url": f"{self.api_url.split(':', 1)[1]}/download/{full_name}",
+            "type": f.distribution_type,
+            "version": f.version,
             "ndownloads": 0,
+            "owner": owner,
+            "labels": list(f.labels),
+            "package": f.package,  # not in FIXTURE; binstar_client's tests here read it
         }
 
     def release_json(self, owner: str, p: Package, r: Release) -> dict[str, Any]:
@@ -161,42 +219,54 @@ class Store:
         return {**r.attrs, "version": r.version, "package": p.name, "distributions": files}
 
     def package_json(self, owner: str, p: Package) -> dict[str, Any]:
+        """FIXTURE's shape: ``license`` and ``license_url`` from the ``{name, url, family}``
+        anaconda-client sends, releases listed with empty ``distributions``, every file."""
         attrs = p.public_attrs
         lic = attrs.get("license")
+        lic = lic if isinstance(lic, dict) else {"name": lic}
         versions = list(p.releases)
+        files = [f for r in p.releases.values() for f in r.files.values()]
         return {
             "name": p.name,
-            "full_name": f"{owner}/{p.name}",
-            "owner": {"login": owner},
-            "summary": attrs.get("summary"),
-            "license": lic.get("name") if isinstance(lic, dict) else lic,
-            "public": p.public,
-            "public_attrs": dict(attrs),
             "package_types": list(attrs.get("package_types") or []),
+            "summary": attrs.get("summary"),
+            "description": attrs.get("description"),
+            "public": p.public,
+            "owner": user_json(owner),
+            "full_name": f"{owner}/{p.name}",
+            "url": f"{self.api_url}/packages/{owner}/{p.name}",
             "versions": versions,
             "latest_version": versions[-1] if versions else None,
+            "conda_platforms": [],
+            "license": lic.get("name"),
+            "license_url": lic.get("url"),
+            "builds": [],
             "releases": [
-                {"version": r.version, "distributions": list(r.files)} for r in p.releases.values()
-            ],
-            "files": [
-                self.file_json(owner, f) for r in p.releases.values() for f in r.files.values()
+                {"version": r.version, "distributions": [], "full_name": f"{owner}/{p.name}/{v}"}
+                for v, r in p.releases.items()
             ],
             "created_at": p.created_at,
-            "conda_platforms": [],
-            "builds": [],
+            "modified_at": max((f.upload_time for f in files), default=p.created_at),
+            "files": [self.file_json(owner, f) for f in files],
         }
 
     # writes -----------------------------------------------------------------------------------
 
     def create_package(self, owner: str, name: str, body: dict[str, Any]) -> Package:
         attrs = body.get("public_attrs")
-        if not isinstance(attrs, dict) or not attrs.get("summary"):
+        # A blank summary is taken: pyodide-recipes uploads every wheel with anaconda-client's
+        # ``--summary=" "`` (pyodide/pyodide-recipes .github/workflows/build.yml, commit
+        # 9074cc416ea326e90671f5d8e14c1bfd53adff85), and "summary required" is the client's own
+        # check (CLIENT commands/upload.py, Uploader.get_package: only ``None`` is refused). No
+        # source says what the server does with no summary at all: refused here, the stricter
+        # answer; pyodide-smithy never sends one.
+        if not isinstance(attrs, dict) or not isinstance(attrs.get("summary"), str):
             raise ApiError(400, "public_attrs.summary is required")
         packages = self.packages_of(owner)
-        if normalize(name) in packages:
+        if name in packages:
             raise ApiError(409, f"package {owner}/{name} already exists")
         package = Package(name, bool(body.get("public", True)), dict(attrs))
-        packages[normalize(name)] = package
+        packages[name] = package
         return package
 
     def create_release(self, owner: str, name: str, version: str, body: dict[str, Any]) -> Release:
@@ -215,7 +285,8 @@ class Store:
             raise ApiError(409, f"file {basename} already exists for {owner}/{name}/{version}")
         dist_id = uuid.uuid4().hex
         labels = [str(label) for label in body.get("channels") or []] or ["main"]
-        new = File(package.name, version, basename, b"", labels, dict(body.get("attrs") or {}))
+        attrs = kept_attrs(dict(body.get("attrs") or {}), self.attrs_kept)
+        new = File(package.name, version, basename, b"", labels, attrs)
         new.distribution_type = str(body.get("distribution_type") or "pypi")
         new.description, new.dependencies = body.get("description"), body.get("dependencies")
         staged = Staged(owner, new, body.get("sha256"), f"{owner}/{dist_id}/{basename}")
@@ -268,8 +339,32 @@ class Store:
         if empties and not release.files:
             del package.releases[version]
             if not package.releases:
-                del self.owners[owner][normalize(name)]
+                del self.owners[owner][package.name]
         return removed
+
+    def seed_legacy(
+        self,
+        owner: str,
+        name: str,
+        version: str,
+        basename: str,
+        data: bytes,
+        *,
+        labels: list[str],
+        attrs: dict[str, Any],
+        md5: bool = True,
+    ) -> File:
+        """A file as an old upload left it: no sha256 recorded (FIXTURE), md5 recorded unless
+        ``md5=False`` (no source shows a file without one: a what-if the product tolerates)."""
+        package = self.packages_of(owner).setdefault(
+            name, Package(name, True, {"summary": " ", "package_types": ["pypi"]})
+        )
+        release = package.releases.setdefault(version, Release(version, {}))
+        legacy = File(name, version, basename, data, list(labels), dict(attrs))
+        legacy.sha256_recorded, legacy.md5_recorded = False, md5
+        legacy.upload_time = "2020-02-28 11:46:01.948000+00:00"  # FIXTURE's first file
+        release.files[basename] = legacy
+        return legacy
 
     def copy(
         self, owner: str, name: str, version: str, basename: str, *, body: dict[str, Any], mode: str
@@ -287,7 +382,7 @@ class Store:
         package = self.package(owner, name)
         dest_packages = self.packages_of(to_owner)
         dest_package = dest_packages.setdefault(
-            normalize(name), Package(package.name, package.public, dict(package.public_attrs))
+            package.name, Package(package.name, package.public, dict(package.public_attrs))
         )
         dest_release = dest_package.releases.setdefault(
             version, Release(version, dict(release.attrs))
@@ -317,7 +412,7 @@ class Store:
         matched = [
             f
             for f in self.all_files(owner)
-            if (name is None or normalize(f.package) == normalize(str(name)))
+            if (name is None or f.package == str(name))
             and (version is None or f.version == version)
             and (basename is None or f.basename == basename)
         ]

@@ -23,6 +23,7 @@ from binstar_client.commands import upload as upload_command  # type: ignore[imp
 
 from tests.integration.anaconda_emulator import AnacondaEmulator, running_emulator
 from tests.integration.pypi_server import metadata, noise, wheel
+from tests.wheels import make_wheel
 
 OWNER, TOKEN = "alice", "alice-token"
 NAME, VERSION = "Tiny_Pkg", "1.0.0+emscripten"  # METADATA Name as written; a local version
@@ -62,6 +63,7 @@ def upload(api: Any, path: Path, labels: list[str] | None = None, **kwargs: Any)
         api.add_package(OWNER, NAME, "A tiny package", "MIT", package_type=pypi())
     with contextlib.suppress(errors.Conflict):
         api.add_release(OWNER, NAME, VERSION, [], None, {"version": VERSION})
+    kwargs.setdefault("attrs", {"packagetype": "bdist_wheel", "python_version": "py3", "abi": None})
     with path.open("rb") as fd:
         return api.upload(
             OWNER,
@@ -70,7 +72,6 @@ def upload(api: Any, path: Path, labels: list[str] | None = None, **kwargs: Any)
             path.name,
             fd,
             "pypi",
-            attrs={"packagetype": "bdist_wheel", "python_version": "py3", "abi": None},
             channels=labels if labels is not None else ["main"],
             **kwargs,
         )
@@ -161,18 +162,18 @@ def test_python_api_lifecycle(emu: AnacondaEmulator, api: Any, whl: Path) -> Non
     api.check_server()
     assert api.user()["login"] == OWNER
     assert api.user("bob")["login"] == "bob"
-    committed = upload(api, whl, ["staging"])
-    assert committed["url"].startswith(emu.api_url)
+    upload(api, whl, ["staging"])
     assert emu.files(OWNER)[0]["labels"] == ["staging"]
 
-    package = api.package(OWNER, "tiny-pkg")  # looked up PEP 503-normalised
+    package = api.package(OWNER, NAME)
     assert package["name"] == NAME
     assert package["summary"] == "A tiny package"
     assert package["versions"] == [VERSION]
     [file_info] = package["files"]
     assert file_info["full_name"] == f"{OWNER}/{NAME}/{VERSION}/{BASENAME}"
     assert file_info["distribution_type"] == "pypi"
-    assert requests.get(file_info["download_url"], timeout=10).content == whl.read_bytes()
+    download = urljoin(emu.api_url, file_info["download_url"])  # protocol-relative
+    assert requests.get(download, timeout=10).content == whl.read_bytes()
     assert [r["version"] for r in package["releases"]] == [VERSION]
     release = api.release(OWNER, NAME, VERSION)
     assert [d["basename"] for d in release["distributions"]] == [BASENAME]
@@ -225,7 +226,7 @@ def test_errors_are_the_documented_ones(emu: AnacondaEmulator, api: Any, whl: Pa
     with pytest.raises(errors.NotFound):
         api.package(OWNER, NAME)
     with pytest.raises(errors.BinstarError, match="summary") as raised:
-        api.add_package(OWNER, NAME, summary=None)
+        api.add_package(OWNER, NAME, summary=None)  # unsettled: the stricter answer
     assert raised.value.args[1] == 400
     upload(api, whl)
     with pytest.raises(errors.Conflict):  # stage: the file exists
@@ -438,3 +439,122 @@ def test_pip_downloads_from_the_index(
     )  # fmt: skip
     assert (dest / BASENAME).read_bytes() == whl.read_bytes()
     assert emu.count("GET", rf"/pypi/{OWNER}/simple/tiny-pkg/") == 1  # pip asks normalised
+
+
+# the real shapes (issue 13): each test names the source it follows -----------------------------
+
+
+def test_download_url_is_protocol_relative_and_downloads_redirect_to_storage(
+    emu: AnacondaEmulator, api: Any, whl: Path
+) -> None:
+    """renovatebot/renovate conda fixture pytest.json: ``"download_url": "//api.anaconda.org/
+    download/…"``; anaconda-client's Binstar.download: ``/download`` answers 302 to storage."""
+    upload(api, whl)
+    [info] = api.package(OWNER, NAME)["files"]
+    host = emu.api_url.removeprefix("http:")
+    assert info["download_url"] == f"{host}/download/{OWNER}/{NAME}/{VERSION}/{BASENAME}"
+    with pytest.raises(requests.exceptions.InvalidSchema):  # what the product used to do
+        requests.get(info["download_url"], timeout=10)
+    direct = requests.get(urljoin(emu.api_url, info["download_url"]), allow_redirects=False)
+    assert direct.status_code == 302
+    assert direct.headers["Location"].startswith(emu.storage_url)
+    assert api.download(OWNER, NAME, VERSION, BASENAME).content == whl.read_bytes()
+
+
+def test_upload_time_has_the_api_format(emu: AnacondaEmulator, api: Any, whl: Path) -> None:
+    """renovate's fixture: ``"upload_time": "2020-02-28 11:46:01.948000+00:00"``."""
+    upload(api, whl)
+    [info] = api.package(OWNER, NAME)["files"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}000\+00:00", info["upload_time"])
+    assert info["upload_time"] == api.distribution(OWNER, NAME, VERSION, BASENAME)["upload_time"]
+
+
+def test_a_legacy_file_answers_sha256_none(emu: AnacondaEmulator, api: Any, whl: Path) -> None:
+    """renovate's fixture: files uploaded before sha256 was recorded answer ``"None"``, with
+    their md5; binstar_client (which never reads sha256) still downloads them."""
+    emu.seed_legacy_file(OWNER, NAME, VERSION, whl)
+    info = api.distribution(OWNER, NAME, VERSION, BASENAME)
+    assert info["sha256"] == "None"
+    assert info["md5"] == hashlib.md5(whl.read_bytes()).hexdigest()
+    assert info["upload_time"] == "2020-02-28 11:46:01.948000+00:00"
+    assert api.download(OWNER, NAME, VERSION, BASENAME).content == whl.read_bytes()
+
+
+def test_package_name_spellings_are_two_packages(
+    emu: AnacondaEmulator, api: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pypa/setuptools#4214, anaconda/anaconda-client#704 and #640: ``scipy_openblas64`` and
+    ``scipy-openblas64`` are two packages. anaconda-client names the package after METADATA
+    ``Name`` as written (inspect_package/pypi.py; its tests/test_upload.py::test_upload_pypi
+    uploads test_package34-0.3.1.tar.gz to package ``test-package34``)."""
+    dashed = make_wheel(tmp_path, "scipy-openblas64", "0.3.26")
+    run_upload_command(emu, monkeypatch, TOKEN, str(dashed))
+    assert dashed.name.startswith("scipy_openblas64-")  # the file name escapes "-" as "_"
+    assert emu.packages(OWNER) == ["scipy-openblas64"]
+    with pytest.raises(errors.NotFound):
+        api.package(OWNER, "scipy_openblas64")
+    api.add_package(OWNER, "scipy_openblas64", "the other spelling", package_type=pypi())
+    assert emu.packages(OWNER) == ["scipy-openblas64", "scipy_openblas64"]
+    assert api.package(OWNER, "scipy_openblas64")["files"] == []
+    assert len(api.package(OWNER, "scipy-openblas64")["files"]) == 1
+
+
+def test_a_blank_summary_is_accepted(
+    emu: AnacondaEmulator, api: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pyodide-recipes uploads with ``anaconda upload --summary=" " --description=" "``
+    (.github/workflows/build.yml): the server takes a blank summary and description."""
+    meta = metadata("nosummary", "1.0")
+    built = wheel("nosummary", "1.0", "py3-none-any", {"nosummary/__init__.py": b""}, meta)
+    path = tmp_path / str(built["filename"])
+    path.write_bytes(built["body"])
+    with pytest.raises(errors.BinstarError, match="summary"):  # anaconda-client's own check
+        run_upload_command(emu, monkeypatch, TOKEN, str(path))
+    assert emu.requests[-1] == ("GET", f"/api/package/{OWNER}/nosummary")  # nothing was sent
+    run_upload_command(emu, monkeypatch, TOKEN, "--summary", " ", "--description", " ", str(path))
+    package = api.package(OWNER, "nosummary")
+    assert package["summary"] == " "
+    assert package["files"][0]["description"] == " "
+
+
+NESTED = {"packagetype": "bdist_wheel", "python_version": "py3", "abi": None, "build_no": 0}
+
+
+@pytest.mark.parametrize(
+    ("kept", "expected"),
+    [
+        ("all", {**NESTED, "extra": "x", "nested": {"a": "b"}}),
+        ("flat", {**NESTED, "extra": "x"}),
+        ("known", NESTED),
+    ],
+)
+def test_file_attrs_as_sent_or_as_a_stricter_server_keeps_them(
+    emu: AnacondaEmulator, api: Any, whl: Path, kept: str, expected: dict[str, Any]
+) -> None:
+    """anaconda-client sends wheel attrs {build_no, python_version, abi, packagetype}
+    (inspect_package/pypi.py); renovate's fixture shows unknown scalar and list attrs kept.
+    Whether an object survives, no source says: "all" keeps it, "flat" and "known" do not."""
+    emu.faults.attrs_kept = kept
+    upload(api, whl, attrs={**NESTED, "extra": "x", "nested": {"a": "b"}})
+    assert api.distribution(OWNER, NAME, VERSION, BASENAME)["attrs"] == expected
+
+
+def test_license_is_sent_as_name_url_family_and_answered_flat(
+    emu: AnacondaEmulator, api: Any
+) -> None:
+    """anaconda-client's add_package sends ``license: {name, url, family}``; renovate's fixture
+    answers ``"license": "MIT", "license_url": null``."""
+    api.add_package(OWNER, NAME, "A tiny package", "MIT", license_url="https://x.test/MIT")
+    package = api.package(OWNER, NAME)
+    assert (package["license"], package["license_url"]) == ("MIT", "https://x.test/MIT")
+
+
+@pytest.mark.parametrize("retry_after", ["2", None])
+def test_throttling_answers_429(emu: AnacondaEmulator, api: Any, retry_after: str | None) -> None:
+    """Anaconda's servers rate-limit with 429 (conda/conda#14007, #13238); Retry-After is
+    injectable both ways, no source shows whether api.anaconda.org sends it."""
+    emu.faults.throttle.append(("GET", "/api/user$", retry_after))
+    answer = requests.get(f"{emu.api_url}/user", headers={"Authorization": f"token {TOKEN}"})
+    assert answer.status_code == 429
+    assert answer.headers.get("Retry-After") == retry_after
+    assert api.user()["login"] == OWNER  # once only
