@@ -113,3 +113,9 @@ def read_regular(path: Path, *, limit: int, error: type[SmithyError]) -> bytes:
                 f"{path.name} is too large ({info.st_size} bytes; at most {limit})", file=path
             )
         return handle.read(limit + 1)[:limit]
+
+
+def is_write_leftover(name: str) -> bool:
+    """A temporary file ``write_atomic`` leaves in a folder when it is killed before its rename
+    (``.NAME.XXXXXXXX.tmp``): whoever holds the folder's lock may remove it."""
+    return name.startswith(".") and name.endswith(".tmp")
