@@ -393,3 +393,28 @@ def serve(
         pass
     finally:
         server.server_close()
+
+
+@channel_app.command("reindex")
+def reindex(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="A local channel.")],
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Change nothing; exit 1 if something is out of step."),
+    ] = False,
+) -> int:
+    """Rebuild a local channel's indexes from its registry (after a crash): say what it fixed."""
+    from smithy import console
+    from smithy.channel.local import LocalChannel
+    from smithy.channel.open import existing
+
+    local = LocalChannel(directory)
+    existing(local)
+    result = local.reindex(fix=not check)
+    for repair in result.repairs:
+        print(repair.line(fixed=not check))
+    for problem in result.problems:
+        console.warn(problem)
+    if not result.repairs:
+        print("indexes are up to date")
+    return 1 if check and result.repairs else 0
