@@ -33,10 +33,15 @@ import jwt
 
 from tests.integration.github_store import (
     ADMIN,
+    CLASSIC_SCOPES,
+    PUBLIC_OR_REPO,
     READ,
+    README_GRANTS,
     WRITE,
     ApiError,
     App,
+    Installation,
+    Need,
     Pull,
     Repo,
     Store,
@@ -62,6 +67,7 @@ TEMPLATES = [
     ("org", "/orgs/{o}"),
     ("org_repos", "/orgs/{o}/repos"),
     ("access_token", "/app/installations/{n}/access_tokens"),
+    ("installation", "/app/installations/{n}"),
     ("graphql", "/graphql"),
     ("repo", "/repos/{o}/{r}"),
     ("contents", "/repos/{o}/{r}/contents"),
@@ -89,7 +95,48 @@ def _rx(match: re.Match[str]) -> str:
 
 
 ROUTES = [(n, t, re.compile(re.sub(r"\{(\w+)(\*?)\}", _rx, t))) for n, t in TEMPLATES]
-ADMIN_ROUTES = ("protection", "public_key", "secret")
+# What each call asks of a token (github_store.Need: the user's role, the App's permission, a
+# classic token's scopes). Roles and scopes: GitHub's OpenAPI description
+# (github/rest-api-description, each operation's text): protecting a branch "requires admin or
+# owner permissions"; the secrets' public key: "Anyone with read access to the repository";
+# writing a secret: "collaborator access" (write, by design: github/docs#1087, and "Using
+# secrets in GitHub Actions": "you must have write access") and the `repo` scope. App
+# permissions: github/docs src/github-apps/data/fpt-2022-11-28/server-to-server-permissions.json,
+# the data behind "Permissions required for GitHub Apps". Unlisted calls need a read.
+PR_READ, PR_WRITE = Need(READ, ("pull_requests", "read")), Need(WRITE, ("pull_requests", "write"))
+PR_WRITE = PR_WRITE._replace(scopes=PUBLIC_OR_REPO)
+CONTENTS_WRITE = Need(WRITE, ("contents", "write"), PUBLIC_OR_REPO)
+NEEDS: dict[tuple[str, str], Need] = {
+    ("GET", "repo"): Need(READ, ("metadata", "read")),
+    ("GET", "permission"): Need(READ, ("metadata", "read")),
+    ("GET", "contents"): Need(READ, ("contents", "read")),
+    ("GET", "ref"): Need(READ, ("contents", "read")),
+    ("GET", "refs"): Need(READ, ("contents", "read")),
+    ("GET", "branch"): Need(READ, ("contents", "read")),
+    ("POST", "refs"): CONTENTS_WRITE,
+    ("PATCH", "refs"): CONTENTS_WRITE,
+    ("DELETE", "refs"): CONTENTS_WRITE,
+    ("GET", "protection"): Need(ADMIN, ("administration", "read"), PUBLIC_OR_REPO),
+    ("PUT", "protection"): Need(ADMIN, ("administration", "write"), PUBLIC_OR_REPO),
+    ("DELETE", "protection"): Need(ADMIN, ("administration", "write"), PUBLIC_OR_REPO),
+    ("GET", "public_key"): Need(READ, ("secrets", "read")),
+    ("GET", "secret"): Need(WRITE, ("secrets", "read"), ("repo",)),
+    ("PUT", "secret"): Need(WRITE, ("secrets", "write"), ("repo",)),
+    ("GET", "pulls"): PR_READ,
+    ("GET", "pull"): PR_READ,
+    ("GET", "merge"): PR_READ,
+    ("GET", "labels"): PR_READ,
+    ("GET", "comments"): PR_READ,
+    ("POST", "pulls"): PR_WRITE,
+    ("PATCH", "pull"): PR_WRITE,
+    ("PUT", "merge"): CONTENTS_WRITE,
+    ("POST", "labels"): PR_WRITE,
+    ("PUT", "labels"): PR_WRITE,
+    ("DELETE", "labels"): PR_WRITE,
+    ("DELETE", "label"): PR_WRITE,
+    # anyone may comment on a public repository's pull requests
+    ("POST", "comments"): PR_WRITE._replace(role=READ),
+}
 PULL_ROUTES = ("pull", "merge", "labels", "label", "comments")
 GQL_REPO = re.compile(r"(?:(\w+)\s*:\s*)?repository\s*\(([^)]*)\)\s*\{")
 GQL_OBJECT = re.compile(r"(?:(\w+)\s*:\s*)?object\s*\(([^)]*)\)")
@@ -97,9 +144,31 @@ GQL_PULLS = re.compile(r"(?:(\w+)\s*:\s*)?pullRequests\s*\(([^)]*)\)")
 GQL_COMMITS = re.compile(r"\bcommits\s*\(([^)]*)\)")
 GQL_INT = re.compile(r"\b(first|last)\s*:\s*(\d+)")
 GQL_ARG = re.compile(r'(\w+)\s*:\s*(?:("(?:[^"\\]|\\.)*")|\$(\w+))')
+TIMED_OUT = "We couldn't respond to your request in time"  # docs: GraphQL "Timeouts"
+NGINX_502 = b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 RATE_LIMITED = "API rate limit exceeded for user ID 1."
 SECONDARY = "You have exceeded a secondary rate limit. Please wait a few minutes and try again."
 BAD_JWT = "A JSON web token could not be decoded"
+WORKFLOW_HOOK = """#!/bin/sh
+[ "$STANDIN_WORKFLOWS" = 1 ] && exit 0
+zero=0000000000000000000000000000000000000000
+while read -r old new ref; do
+  [ "$new" = "$zero" ] && continue
+  base=$old
+  [ "$old" = "$zero" ] && base=$(git rev-parse --verify -q HEAD)
+  if [ -n "$base" ]; then
+    changed=$(git diff --name-only "$base" "$new" -- .github/workflows)
+  else
+    changed=$(git ls-tree -r --name-only "$new" -- .github/workflows)
+  fi
+  first=$(printf '%s\\n' "$changed" | sed -n 1p)
+  if [ -n "$first" ]; then
+    echo "refusing to allow $STANDIN_ACTOR to create or update workflow \\`$first\\`" \\
+      "without $STANDIN_LACKING" >&2
+    exit 1
+  fi
+done
+"""
 EXPIRED = "'Expiration time' claim ('exp') must be a numeric value in the future"
 
 
@@ -118,11 +187,22 @@ class Fault:
 
 @dataclass
 class Faults:
-    """Misbehaviour to inject; mutable while the server runs (path regexes use ``re.search``)."""
+    """Misbehaviour to inject; mutable while the server runs (path regexes use ``re.search``).
+
+    ``graphql_over``: (N, how) answers every GraphQL query that names more than N
+    repositories as GitHub answers one it stopped at 10 seconds; ``how`` is 502 (an nginx HTML
+    page, as turbot/steampipe-plugin-github#518 shows it), 504 (GitHub's documented "We
+    couldn't respond to your request in time", docs "Rate limits and query limits for the
+    GraphQL API", *Timeouts*: "you may receive either a 502 or 504 status code") or 200 (the
+    same page's *Other resource limits*: partial results and an error, in the shape
+    yoshi389111/github-profile-3d-contrib#163 captured: data null where it stopped and
+    ``{"type": "RESOURCE_LIMITS_EXCEEDED", "path": [...], "message": "Resource limits for this
+    query exceeded."}``)."""
 
     latency: float = 0.0
     fail: list[Fault] = field(default_factory=list)
     drop: list[tuple[str, str]] = field(default_factory=list)  # close the connection, no answer
+    graphql_over: tuple[int, int] | None = None
 
     def add(
         self, method: str, path_regex: str, status: int, message: str = "", *, after: bool = False
@@ -166,6 +246,7 @@ class GitHubStandIn:
         self.faults = Faults()
         self.requests: list[tuple[str, str]] = []
         self.git_requests: list[GitRequest] = []  # with serve_git_over_http()
+        self.graphql_refused = 0  # GraphQL queries answered as too big (Faults.graphql_over)
         self.endpoints: Counter[str] = Counter()  # "GET /repos/{o}/{r}/pulls" -> requests
         self.rate_used: Counter[str] = Counter()  # login -> requests (reported, not enforced)
         self.rate_reset = int(time.time()) + 3600
@@ -183,22 +264,41 @@ class GitHubStandIn:
         with self.lock:
             self.store.add_org(org)
 
-    def add_user(self, login: str, token: str, *, permission: dict[str, str] | None = None) -> None:
-        """``permission`` maps "org/repo", "org" or "*" to read | write | admin (default: admin)."""
+    def add_user(
+        self,
+        login: str,
+        token: str,
+        *,
+        permission: dict[str, str] | None = None,
+        scopes: tuple[str, ...] | None = CLASSIC_SCOPES,
+        grants: dict[str, str] | None = None,
+    ) -> None:
+        """``permission`` maps "org/repo", "org" or "*" to read | write | admin (default: admin).
+        A classic token has ``scopes`` (default repo and workflow); a fine-grained one has
+        ``grants`` instead (``scopes`` None), e.g. {"contents": "write"}."""
         with self.lock:
             granted = {"*": "admin"} if permission is None else permission
-            self.store.add_user(login, token, granted, "User")
+            self.store.add_user(login, token, granted, "User", scopes=scopes, grants=grants)
 
     def add_app(
-        self, app_id: int, installation_id: int, *, public_key_pem: str | None = None, **kw: Any
+        self,
+        app_id: int,
+        installation_id: int,
+        *,
+        public_key_pem: str | None = None,
+        permissions: dict[str, str] | None = None,
+        slug: str = "pyodide-smithy",
+        account: str | None = None,
     ) -> None:
-        """An App installation (``permission`` as for users, default admin; ``slug``); JWT
-        signatures are verified when ``public_key_pem`` is given."""
+        """An App installed (on ``account``, default the first org) with ``permissions``
+        (default: what the admin README grants, ``README_GRANTS``: no administration, no
+        secrets); JWT signatures are verified when ``public_key_pem`` is given."""
         with self.lock:
-            slug = str(kw.get("slug", "pyodide-smithy"))
             app = self.store.apps.setdefault(str(app_id), App(app_id, slug, public_key_pem))
             app.public_key = public_key_pem or app.public_key
-            app.installations[installation_id] = kw.get("permission") or {"*": "admin"}
+            grants = dict(README_GRANTS if permissions is None else permissions)
+            grants.setdefault("metadata", "read")  # every App has it (docs: "Metadata")
+            app.installations[installation_id] = Installation(installation_id, account, grants)
 
     def create_repo(
         self,
@@ -332,13 +432,17 @@ class GitHubStandIn:
                     raise ApiError(400, "Problems parsing JSON") from error
                 if route[0] == "access_token":
                     return self.mint(int(route[2][0]), scheme, token)
+                if (method, route[0]) == ("GET", "installation") and scheme.lower() == "bearer":
+                    return self.installation(int(route[2][0]), token)
                 if auth and (user is None or scheme.lower() not in ("token", "bearer")):
                     raise ApiError(401, "Bad credentials")
                 self.rate_used[user.login if user else ""] += 1
                 q = dict(parse_qsl(query, keep_blank_values=True))
                 status, data, extra = self.api(Call(method, route[0], route[2], q, user, payload))
             except ApiError as error:
-                status, data, extra = reply(error.status, error.payload())
+                status, data, extra = reply(error.status, error.payload(), error.headers)
+            if user is not None and user.grants is None and user.scopes is not None:
+                extra["X-OAuth-Scopes"] = ", ".join(user.scopes)  # "Scopes for OAuth apps"
             limit, used = (5000 if user else 60), self.rate_used[user.login if user else ""]
             extra |= {"X-RateLimit-Limit": str(limit), "X-RateLimit-Used": str(used)}
             extra |= {"X-RateLimit-Remaining": str(max(0, limit - used))}
@@ -351,6 +455,8 @@ class GitHubStandIn:
         if c.method != "GET" and user is None:
             raise ApiError(401, "Requires authentication")
         match c.method, c.route:
+            case "GET", "installation":
+                raise ApiError(401, "A JSON web token could not be decoded")  # needs the JWT
             case "GET", "user" if user:
                 return reply(200, s.owner_json(user.login))
             case "GET", "users" if a[0] in s.users or a[0] in s.orgs:
@@ -371,10 +477,9 @@ class GitHubStandIn:
                 return self.graphql(user, c.body)
             case _, ("user" | "users" | "org" | "org_repos" | "graphql"):
                 raise ApiError(404, "Not Found")
-        need = READ if c.method == "GET" else ADMIN if c.route in ADMIN_ROUTES else WRITE
-        if (c.method, c.route) == ("POST", "comments"):
-            need = READ  # anyone may comment on a public repository's pull requests
-        return self.repo_api(c, s.repo(user, a[0], a[1], need))
+        repo = s.visible(user, a[0], a[1])
+        s.allow(user, repo, NEEDS.get((c.method, c.route), Need(READ, None)))
+        return self.repo_api(c, repo)
 
     def repo_api(self, c: Call, repo: Repo) -> Reply:  # noqa: PLR0912 (a branch per route)
         s, a, q, user, body = self.store, c.args[2:], c.query, c.user, c.body
@@ -394,10 +499,12 @@ class GitHubStandIn:
             case "POST", "refs":
                 name, sha = str(body.get("ref")), str(body.get("sha"))
                 return reply(201, s.set_ref(repo, name, sha, create=True))
-            case "PATCH", "ref" | "refs" if a:
+            # PATCH and DELETE exist on git/refs/{ref} only; git/ref/{ref} is GET alone (OpenAPI:
+            # paths "/repos/{owner}/{repo}/git/ref/{ref}" get; ".../git/refs/{ref}" patch, delete)
+            case "PATCH", "refs" if a:
                 sha, force = str(body.get("sha")), bool(body.get("force"))
                 return reply(200, s.set_ref(repo, f"refs/{a[0]}", sha, force=force))
-            case "DELETE", "ref" | "refs" if a:
+            case "DELETE", "refs" if a:
                 return reply(204, s.set_ref(repo, f"refs/{a[0]}", None))
             case "GET", "branch":
                 return reply(200, s.branch_json(repo, a[0]))
@@ -465,6 +572,7 @@ class GitHubStandIn:
                 denied = f"Permission to {owner}/{name}.git denied to {user.login}.\n"
                 return error.status, denied.encode(), {}
         env = {"PATH": os.environ.get("PATH", ""), "GIT_PROJECT_ROOT": str(self.git_root)}
+        env |= self._workflow_rule(user) if service == "git-receive-pack" else {}
         env |= {"GIT_HTTP_EXPORT_ALL": "1", "PATH_INFO": path, "QUERY_STRING": query}
         env |= {"REQUEST_METHOD": method, "CONTENT_LENGTH": str(len(body))}
         env |= {"CONTENT_TYPE": str(headers.get("Content-Type") or ""), "REMOTE_ADDR": "127.0.0.1"}
@@ -482,6 +590,32 @@ class GitHubStandIn:
             elif key:
                 answer[key] = value.strip()
         return status, data, answer
+
+    def _workflow_rule(self, user: User | None) -> dict[str, str]:
+        """A pre-receive hook (through git's environment) refusing a push that adds or changes
+        a file under ``.github/workflows/`` unless the token may: an App needs the Workflows
+        permission ("refusing to allow a GitHub App to create or update workflow `…` without
+        `workflows` permission": peter-evans/create-pull-request#1713, repo-sync/github-sync#23),
+        a classic token the ``workflow`` scope ("refusing to allow a Personal Access Token …
+        without `workflow` scope": flashcatcloud/categraf#34; docs "Scopes for OAuth apps": a
+        file identical on another branch is allowed, here: on the default branch). git shows
+        the reason on a ``remote:`` line; GitHub puts it in the "[remote rejected]" line."""
+        hooks = self.git_root / ".standin-hooks"
+        if not (hooks / "pre-receive").exists():
+            hooks.mkdir(exist_ok=True)
+            (hooks / "pre-receive").write_text(WORKFLOW_HOOK)
+            (hooks / "pre-receive").chmod(0o755)
+        grants, scopes = (user.grants, user.scopes) if user else (None, None)
+        if grants is not None:
+            may = grants.get("workflows") == "write"
+            actor = "a GitHub App" if user and user.kind == "Bot" else "a Personal Access Token"
+            lacking = "`workflows` permission"
+        else:
+            may, actor = "workflow" in (scopes or ()), "a Personal Access Token"
+            lacking = "`workflow` scope"
+        env = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "core.hooksPath"}
+        env |= {"GIT_CONFIG_VALUE_0": str(hooks), "STANDIN_WORKFLOWS": "1" if may else "0"}
+        return env | {"STANDIN_ACTOR": actor, "STANDIN_LACKING": lacking}
 
     def _basic_user(self, auth: str) -> User | None:
         """The user whose token is the password (or the user name) of Basic credentials."""
@@ -529,9 +663,24 @@ class GitHubStandIn:
 
         data: dict[str, Any] = {}
         errors: list[dict[str, Any]] = []
-        for match in GQL_REPO.finditer(query):
+        blocks = list(GQL_REPO.finditer(query))
+        limit, how = self.faults.graphql_over or (len(blocks), 200)
+        if len(blocks) > limit and how in (502, 504):
+            self.graphql_refused += 1
+            if how == 502:
+                return 502, NGINX_502, {"Content-Type": "text/html"}
+            return reply(504, {"message": TIMED_OUT})
+        for i, match in enumerate(blocks):
             alias, where = match[1] or "repository", args(match[2])
             end = _block_end(query, match.end())
+            if i >= limit:  # stopped for its resources: null from here on, one error
+                data[alias] = None
+                if i == limit:
+                    self.graphql_refused += 1
+                    message = "Resource limits for this query exceeded."
+                    errors.append({"type": "RESOURCE_LIMITS_EXCEEDED", "path": [alias]})
+                    errors[-1]["message"] = message
+                continue
             try:
                 repo = self.store.repo(user, where.get("owner", ""), where.get("name", ""))
             except ApiError:
@@ -599,8 +748,8 @@ class GitHubStandIn:
         ]
         return {"nodes": nodes}
 
-    def mint(self, installation_id: int, scheme: str, token: str) -> Reply:
-        """``POST /app/installations/{id}/access_tokens`` with ``Bearer <RS256 JWT>``."""
+    def app_of(self, scheme: str, token: str) -> App:
+        """The App whose RS256 JWT (``Bearer``) this is, its signature and times checked."""
         try:
             claims = jwt.decode(token, options={"verify_signature": False})
             app = self.store.apps.get(str(claims.get("iss")))
@@ -616,14 +765,40 @@ class GitHubStandIn:
             raise ApiError(401, EXPIRED)
         if exp - iat > 600 or iat > now + 60:
             raise ApiError(401, "'Expiration time' claim ('exp') is too far in the future")
-        if installation_id not in app.installations:
+        return app
+
+    def mint(self, installation_id: int, scheme: str, token: str) -> Reply:
+        """``POST /app/installations/{id}/access_tokens`` with ``Bearer <RS256 JWT>``: a token
+        acting with the installation's permissions, which the answer lists (OpenAPI
+        ``installation-token``: ``token, expires_at, permissions, repository_selection``)."""
+        app = self.app_of(scheme, token)
+        if (found := app.installations.get(installation_id)) is None:
             raise ApiError(404, "Not Found")
         token = f"ghs_{secrets.token_hex(18)}"
-        self.store.add_user(f"{app.slug}[bot]", token, app.installations[installation_id], "Bot")
+        login = f"{app.slug}[bot]"
+        self.store.add_user(login, token, found.reach, "Bot", scopes=None, grants=found.grants)
         expires = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        granted = {"contents": "write", "metadata": "read", "pull_requests": "write"}
-        answer = {"token": token, "expires_at": expires, "permissions": granted}
+        answer = {"token": token, "expires_at": expires, "permissions": dict(found.grants)}
         return reply(201, answer | {"repository_selection": "all"})
+
+    def installation(self, installation_id: int, token: str) -> Reply:
+        """``GET /app/installations/{id}`` with the App's JWT: the installation, with the
+        ``permissions`` it was granted (OpenAPI schema ``installation``)."""
+        app = self.app_of("bearer", token)
+        if (found := app.installations.get(installation_id)) is None:
+            raise ApiError(404, "Not Found")
+        account = found.account or next(iter(self.store.orgs), "")
+        url = f"{self.base_url}/app/installations/{found.id}"
+        answer: dict[str, Any] = {"id": found.id, "account": self.store.owner_json(account)}
+        answer |= {"app_id": app.app_id, "app_slug": app.slug, "target_type": "Organization"}
+        answer |= {"target_id": self.store.orgs[account].id if account in self.store.orgs else 0}
+        answer |= {"permissions": dict(found.grants), "events": [], "repository_selection": "all"}
+        answer |= {"access_tokens_url": f"{url}/access_tokens"}
+        answer |= {"repositories_url": f"{self.base_url}/installation/repositories"}
+        answer |= {"html_url": f"{self.base_url}/organizations/{account}/settings/installations"}
+        answer |= {"created_at": found.created_at, "updated_at": found.created_at}
+        answer |= {"single_file_name": None, "has_multiple_single_files": False}
+        return reply(200, answer | {"single_file_paths": [], "suspended_by": None})
 
 
 def _block_end(text: str, inside: int) -> int:

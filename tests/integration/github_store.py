@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from nacl.exceptions import CryptoError
@@ -19,6 +19,14 @@ from nacl.public import PrivateKey, SealedBox
 
 LEVELS = {"read": 1, "pull": 1, "triage": 1, "write": 2, "push": 2, "maintain": 2, "admin": 3}
 READ, WRITE, ADMIN = 1, 2, 3
+ACCESS = {"read": 1, "write": 2, "admin": 3}  # a granted App / fine-grained permission's level
+# What the admin repository's README has organisations grant the bot's App
+# (smithy/admin/templates/README.md.j2): no administration, no secrets.
+README_GRANTS = {"contents": "write", "workflows": "write", "pull_requests": "write"}
+README_GRANTS |= {"checks": "read", "statuses": "read", "metadata": "read"}
+CLASSIC_SCOPES = ("repo", "workflow")  # a classic token's scopes unless a test says otherwise
+EMPTY = "Git Repository is empty."
+PUBLIC_OR_REPO = ("repo", "public_repo")  # "Scopes for OAuth apps": public_repo, public only
 GIT_ENV = {"GIT_AUTHOR_NAME": "GitHub", "GIT_AUTHOR_EMAIL": "noreply@github.com"}
 GIT_ENV |= {"GIT_COMMITTER_NAME": "GitHub", "GIT_COMMITTER_EMAIL": "noreply@github.com"}
 # branch protection: the keys a PUT must carry (null allowed), review settings, and the settings
@@ -32,11 +40,19 @@ SWITCHES += ["block_creations", "required_conversation_resolution", "allow_fork_
 
 
 class ApiError(Exception):
-    """An answer other than success: HTTP status, GitHub's ``message`` and optional ``errors``."""
+    """An answer other than success: HTTP status, GitHub's ``message``, optional ``errors`` and
+    response headers."""
 
-    def __init__(self, status: int, message: str, errors: list[dict[str, Any]] | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.status, self.message, self.errors = status, message, errors
+        self.headers = headers or {}
 
     def payload(self) -> dict[str, Any]:
         return {"message": self.message} | ({"errors": self.errors} if self.errors else {})
@@ -46,6 +62,19 @@ def invalid(resource: str, code: str, detail: str) -> ApiError:
     """GitHub's 422 "Validation Failed": a ``custom`` error carries a message, others a field."""
     error = {"resource": resource, "code": code, "message" if code == "custom" else "field": detail}
     return ApiError(422, "Validation Failed", [error])
+
+
+class Need(NamedTuple):
+    """What one endpoint asks of a token: the user's role, the App's (or fine-grained token's)
+    permission and its level, and the classic token scopes any of which will do."""
+
+    role: int
+    grant: tuple[str, str] | None
+    scopes: tuple[str, ...] = ()  # any one of them will do ("public_repo": public repositories)
+
+
+def _token_kind(user: User | None) -> str:
+    return "integration" if user and user.kind == "Bot" else "personal access token"
 
 
 def stamp() -> str:
@@ -98,10 +127,29 @@ def commit_files(repo: Path, files: dict[str, str | bytes], message: str) -> str
 
 @dataclass
 class User:
+    """Whoever a token stands for. A user's classic token (``scopes``, answered as
+    ``X-OAuth-Scopes``) acts with the user's role (``permission``); an App installation's token
+    (``kind`` "Bot") and a fine-grained token act only with the permissions in ``grants``, on the
+    repositories ``permission`` reaches (and a fine-grained token also within the role)."""
+
     login: str
     id: int
     permission: dict[str, str]  # "org/repo", "org" or "*" -> read | write | admin
     kind: str = "User"  # "Bot" for App installation tokens
+    scopes: tuple[str, ...] | None = CLASSIC_SCOPES  # None: not a classic token
+    grants: dict[str, str] | None = None  # permission -> read | write (Apps, fine-grained)
+
+
+@dataclass
+class Installation:
+    """An App installed on ``account``: ``reach`` is the repositories it was given ("*": all
+    of the account's), ``grants`` the permissions, e.g. {"contents": "write"}."""
+
+    id: int
+    account: str | None
+    grants: dict[str, str]
+    reach: dict[str, str] = field(default_factory=lambda: {"*": "admin"})
+    created_at: str = field(default_factory=stamp)
 
 
 @dataclass
@@ -109,7 +157,7 @@ class App:
     app_id: int
     slug: str
     public_key: str | None  # PEM; when set, JWT signatures are verified
-    installations: dict[int, dict[str, str]] = field(default_factory=dict)  # id -> permission
+    installations: dict[int, Installation] = field(default_factory=dict)
 
 
 @dataclass
@@ -205,10 +253,20 @@ class Store:
     def add_org(self, login: str) -> Org:
         return self.orgs.setdefault(login, Org(login, next(self.ids)))
 
-    def add_user(self, login: str, token: str, permission: dict[str, str], kind: str) -> None:
+    def add_user(
+        self,
+        login: str,
+        token: str,
+        permission: dict[str, str],
+        kind: str,
+        *,
+        scopes: tuple[str, ...] | None = CLASSIC_SCOPES,
+        grants: dict[str, str] | None = None,
+    ) -> User:
         user = self.users.get(login) or User(login, next(self.ids), permission, kind)
-        user.permission = permission
+        user.permission, user.scopes, user.grants = permission, scopes, grants
         self.users[login] = self.tokens[token] = user
+        return user
 
     def level(self, user: User | None, repo: Repo) -> int:
         public = 0 if repo.private else READ
@@ -228,17 +286,57 @@ class Store:
         return {"permission": permission, "role_name": role, "user": self.owner_json(login)}
 
     def repo(self, user: User | None, owner: str, name: str, need: int = READ) -> Repo:
-        """The repository if ``user`` may see it (404 otherwise) and has ``need`` on it (403)."""
+        """The repository if ``user`` may see it (404 otherwise) and has ``need`` on it (403):
+        for reads and git (``need`` WRITE: a push needs contents write)."""
+        found = self.visible(user, owner, name)
+        if need > READ:
+            self.allow(user, found, Need(WRITE, ("contents", "write"), PUBLIC_OR_REPO))
+        return found
+
+    def visible(self, user: User | None, owner: str, name: str) -> Repo:
         org = self.orgs.get(owner)
         repo = org.repos.get(name) if org else None
         if repo is None or self.level(user, repo) == 0:
             raise ApiError(404, "Not Found")
-        if need > READ and repo.archived:
-            raise ApiError(403, "Repository was archived so is read-only.")
-        if self.level(user, repo) < need:
-            kind = "integration" if user and user.kind == "Bot" else "personal access token"
-            raise ApiError(403, f"Resource not accessible by {kind}")
         return repo
+
+    def allow(self, user: User | None, repo: Repo, need: Need) -> None:
+        """Refuse as GitHub does when ``user`` lacks what ``need`` asks.
+
+        - A repository archived: 403 for any write.
+        - A role below an admin-only need (branch protection): 404, as if there were nothing
+          (GitHub's "Troubleshooting the REST API": "404 Not Found for an existing resource"
+          when "the owner of the token" lacks a permission the endpoint needs; the OpenAPI
+          description lists only 200 and 404 for ``GET …/protection``; ossf/scorecard#138 and
+          kubernetes/test-infra#18397 met exactly this). Below a write need: 403.
+        - A classic token without the scope: 404 with ``X-Accepted-OAuth-Scopes`` (same page:
+          "the token has the scopes that are required"; docs "Scopes for OAuth apps").
+        - An App or a fine-grained token without the permission: 403 "Resource not accessible
+          by integration" / "… by personal access token" with ``X-Accepted-GitHub-Permissions``
+          (same page, "Resource not accessible"; renovatebot/renovate#23885 for an App reading
+          branch protection without Administration).
+        """
+        if need.role > READ and repo.archived:
+            raise ApiError(403, "Repository was archived so is read-only.")
+        role_bound = user is None or user.kind != "Bot"
+        if role_bound and self.level(user, repo) < need.role:
+            if need.role >= ADMIN:
+                raise ApiError(404, "Not Found")
+            raise ApiError(403, f"Resource not accessible by {_token_kind(user)}")
+        if user is None:
+            return
+        if user.grants is not None and need.grant is not None:
+            name, access = need.grant
+            if ACCESS.get(user.grants.get(name, ""), 0) < ACCESS[access]:
+                header = {"X-Accepted-GitHub-Permissions": f"{name}={access}"}
+                raise ApiError(
+                    403, f"Resource not accessible by {_token_kind(user)}", headers=header
+                )
+        if user.grants is None and user.scopes is not None and need.scopes:
+            enough = {s for s in need.scopes if s != "public_repo" or not repo.private}
+            if not enough & set(user.scopes):
+                accepted = ", ".join(need.scopes)
+                raise ApiError(404, "Not Found", headers={"X-Accepted-OAuth-Scopes": accepted})
 
     def org(self, owner: str) -> Org:
         if owner not in self.orgs:
@@ -270,9 +368,18 @@ class Store:
         return org.repos[name]
 
     def create_org_repo(self, user: User, owner: str, body: dict[str, Any]) -> Repo:
+        """``POST /orgs/{org}/repos``: a member's role (the OpenAPI description: "The
+        authenticated user must be a member of the organization"), an App's or fine-grained
+        token's Administration write (github/docs, server-to-server-permissions.json)."""
         granted = user.permission.get(owner) or user.permission.get("*") or ""
-        if LEVELS.get(granted, 0) < WRITE:
+        if user.kind != "Bot" and LEVELS.get(granted, 0) < WRITE:
             raise ApiError(403, "You need admin access to the organization to create repositories.")
+        if user.grants is not None and ACCESS.get(user.grants.get("administration", ""), 0) < 2:
+            header = {"X-Accepted-GitHub-Permissions": "administration=write"}
+            raise ApiError(403, f"Resource not accessible by {_token_kind(user)}", headers=header)
+        classic = user.grants is None and user.scopes is not None
+        if classic and not set(PUBLIC_OR_REPO) & set(user.scopes or ()):
+            raise ApiError(404, "Not Found", headers={"X-Accepted-OAuth-Scopes": "repo"})
         if not body.get("name"):
             raise invalid("Repository", "missing_field", "name")
         readme: dict[str, str | bytes] | None = {"README.md": f"# {body['name']}\n"}
@@ -292,8 +399,13 @@ class Store:
         return dict(line.split(" ") for line in out.splitlines())
 
     def get_ref(self, repo: Repo, name: str, *, exact: bool) -> Any:
-        """The ref ``name``; else (``git/refs/…`` only) the list of refs under it; else 404."""
+        """The ref ``name``; else (``git/refs/…`` only) the list of refs under it; else 404.
+        An empty repository answers 409 "Git Repository is empty." (the OpenAPI description
+        lists 409 for ``git/get-ref``; the message as dogsheep/github-to-sqlite#22 and
+        dfm/rename-github-default-branch#2 met it)."""
         refs = self.refs(repo)
+        if not refs:
+            raise ApiError(409, EMPTY)
         if name in refs:
             return self.ref_json(repo, name, refs[name])
         under = [self.ref_json(repo, r, s) for r, s in refs.items() if r.startswith(f"{name}/")]
@@ -305,7 +417,10 @@ class Store:
         self, repo: Repo, name: str, sha: str | None, *, create: bool = False, force: bool = False
     ) -> Any:
         """POST (``create``), PATCH or DELETE (``sha`` None) a ref of the bare repository."""
-        old = self.refs(repo).get(name)
+        refs = self.refs(repo)
+        if not refs:  # OpenAPI: 409 for create/update/delete; "You are unable to create new
+            raise ApiError(409, EMPTY)  # references for empty repositories" (create-ref)
+        old = refs.get(name)
         if create and (not name.startswith("refs/") or name.count("/") < 2):
             raise ApiError(422, "Reference name must start with 'refs/' and have two slashes.")
         if create == bool(old):

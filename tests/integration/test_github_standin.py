@@ -317,9 +317,9 @@ def test_permissions_and_archived_repositories(stand: GitHubStandIn, tmp_path: P
     with pytest.raises(GithubException) as denied:
         repo.create_pull(base="main", head=BRANCH, title="t", body="")
     assert denied.value.status == 403
-    with pytest.raises(GithubException) as no_admin:
+    with pytest.raises(GithubException) as no_write:  # the key is readable, the write is not
         repo.create_secret("TOKEN", "x")
-    assert no_admin.value.status == 403
+    assert no_write.value.status == 403
     assert stand.secrets(ORG, "numpy-feedstock") == {}
     archived = client(stand).get_repo(f"{ORG}/old-feedstock")
     with pytest.raises(GithubException) as read_only:
@@ -331,6 +331,184 @@ def test_permissions_and_archived_repositories(stand: GitHubStandIn, tmp_path: P
         client(stand, auth=Auth.Token("reader-token")).get_repo(
             f"{ORG}/secret-feedstock"
         ).get_contents("README.md")
+
+
+@pytest.fixture
+def writer(stand: GitHubStandIn) -> Github:
+    """A user with the write role on the org's repositories, not admin."""
+    stand.create_repo(ORG, "numpy-feedstock")
+    stand.add_user("writer", "writer-token", permission={ORG: "write"})
+    return client(stand, auth=Auth.Token("writer-token"))
+
+
+def test_branch_protection_answers_404_to_a_writer(stand: GitHubStandIn, writer: Github) -> None:
+    """Admin-only: "404 Not Found for an existing resource" (docs, "Troubleshooting the REST
+    API"); the OpenAPI description's ``GET …/protection`` answers only 200 or 404."""
+    branch = writer.get_repo(f"{ORG}/numpy-feedstock").get_branch("main")
+    with pytest.raises(UnknownObjectException):
+        branch.edit_protection(strict=True, checks=["ci"])
+    assert stand.protection(ORG, "numpy-feedstock", "main") is None
+
+
+def test_branch_protection_reads_answer_404_to_a_writer(writer: Github) -> None:
+    with pytest.raises(UnknownObjectException):
+        writer.get_repo(f"{ORG}/numpy-feedstock").get_branch("main").get_protection()
+
+
+def test_the_secrets_public_key_needs_only_read(stand: GitHubStandIn) -> None:
+    """OpenAPI, "Get a repository public key": "Anyone with read access to the repository"."""
+    stand.create_repo(ORG, "numpy-feedstock")
+    stand.add_user("reader", "reader-token", permission={ORG: "read"})
+    repo = client(stand, auth=Auth.Token("reader-token")).get_repo(f"{ORG}/numpy-feedstock")
+    assert repo.get_public_key().key_id
+
+
+def test_a_writer_may_set_a_secret(stand: GitHubStandIn, writer: Github) -> None:
+    """OpenAPI: "collaborator access"; github/docs#1087: write, through the API, by design."""
+    writer.get_repo(f"{ORG}/numpy-feedstock").create_secret("TOKEN", "x")
+    assert stand.secrets(ORG, "numpy-feedstock") == {"TOKEN": "x"}
+
+
+def test_a_ref_is_patched_only_through_git_refs(stand: GitHubStandIn) -> None:
+    """OpenAPI paths: ``git/ref/{ref}`` has GET only; PATCH and DELETE are ``git/refs/{ref}``'s."""
+    bare = stand.create_repo(ORG, "numpy-feedstock")
+    main = git(bare, "rev-parse", "main").strip()
+    requester = client(stand).requester
+    path = f"/repos/{ORG}/numpy-feedstock/git/ref/heads/main"
+    with pytest.raises(UnknownObjectException):
+        requester.requestJsonAndCheck("PATCH", path, input={"sha": main})
+    _, answer = requester.requestJsonAndCheck("PATCH", path.replace("/ref/", "/refs/"),
+                                              input={"sha": main})  # fmt: skip
+    assert answer["ref"] == "refs/heads/main"
+
+
+def test_pygithubs_lazy_git_ref_patches_the_singular_path(stand: GitHubStandIn) -> None:
+    """PyGithub 2.10 with lazy=True builds a GitRef's URL as ``git/ref/…``: its edit() reaches
+    no endpoint on GitHub. (The product does not edit refs through the API.)"""
+    bare = stand.create_repo(ORG, "numpy-feedstock")
+    main = git(bare, "rev-parse", "main").strip()
+    with pytest.raises(UnknownObjectException):
+        client(stand).get_repo(f"{ORG}/numpy-feedstock").get_git_ref("heads/main").edit(main)
+
+
+def test_an_empty_repository_answers_409_to_ref_reads(stand: GitHubStandIn) -> None:
+    """OpenAPI lists 409 for ``git/get-ref``; the message as dogsheep/github-to-sqlite#22 got it."""
+    repo = client(stand).get_organization(ORG).create_repo("empty-feedstock")
+    with pytest.raises(GithubException) as conflict:
+        repo.get_git_ref("heads/main").object  # noqa: B018 (lazy: the access is the GET)
+    assert (conflict.value.status, conflict.value.data) == (
+        409,
+        {"message": "Git Repository is empty."},
+    )
+
+
+def test_an_empty_repository_answers_409_to_a_ref_create(stand: GitHubStandIn) -> None:
+    """OpenAPI, "Create a reference": "You are unable to create new references for empty
+    repositories"; 409 among its answers."""
+    repo = client(stand).get_organization(ORG).create_repo("empty-feedstock")
+    with pytest.raises(GithubException) as conflict:
+        repo.create_git_ref("refs/heads/x", "0" * 40)
+    assert conflict.value.status == 409
+
+
+def app_client(stand: GitHubStandIn, permissions: dict[str, str] | None = None) -> Github:
+    private, public = rsa_pem()
+    stand.add_app(4242, 77, public_key_pem=public, permissions=permissions)
+    return client(stand, auth=Auth.AppAuth(4242, private).get_installation_auth(77))
+
+
+def test_an_app_without_administration_cannot_protect_a_branch(stand: GitHubStandIn) -> None:
+    """An App has the permissions it was granted (here the admin README's), not a role: 403
+    "Resource not accessible by integration" with ``X-Accepted-GitHub-Permissions`` (docs,
+    "Troubleshooting the REST API"; renovatebot/renovate#23885)."""
+    stand.create_repo(ORG, "numpy-feedstock")
+    branch = app_client(stand).get_repo(f"{ORG}/numpy-feedstock").get_branch("main")
+    with pytest.raises(GithubException) as refused:
+        branch.edit_protection(strict=True, checks=["ci"])
+    assert (refused.value.status, refused.value.data["message"]) == (
+        403,
+        "Resource not accessible by integration",
+    )
+    assert (refused.value.headers or {})["x-accepted-github-permissions"] == "administration=write"
+
+
+def test_an_app_without_secrets_cannot_read_the_key(stand: GitHubStandIn) -> None:
+    """github/docs server-to-server-permissions.json: the public key needs Secrets read."""
+    stand.create_repo(ORG, "numpy-feedstock")
+    repo = app_client(stand).get_repo(f"{ORG}/numpy-feedstock")
+    with pytest.raises(GithubException) as refused:
+        repo.create_secret("TOKEN", "x")
+    assert (refused.value.headers or {})["x-accepted-github-permissions"] == "secrets=read"
+
+
+def test_an_app_granted_administration_and_secrets_may_do_both(stand: GitHubStandIn) -> None:
+    stand.create_repo(ORG, "numpy-feedstock")
+    grants = {"administration": "write", "secrets": "write", "contents": "write"}
+    repo = app_client(stand, grants).get_repo(f"{ORG}/numpy-feedstock")
+    repo.get_branch("main").edit_protection(strict=True, checks=["ci"])
+    repo.create_secret("TOKEN", "x")
+    assert stand.secrets(ORG, "numpy-feedstock") == {"TOKEN": "x"}
+
+
+def test_an_app_cannot_create_a_repository_without_administration(stand: GitHubStandIn) -> None:
+    """github/docs: ``POST /orgs/{org}/repos`` is under Administration (write)."""
+    with pytest.raises(GithubException) as refused:
+        app_client(stand).get_organization(ORG).create_repo("new-feedstock")
+    assert refused.value.status == 403
+
+
+def test_an_installation_lists_its_permissions(stand: GitHubStandIn) -> None:
+    """``GET /app/installations/{id}`` with the App's JWT (OpenAPI schema ``installation``)."""
+    from github import GithubIntegration
+
+    private, public = rsa_pem()
+    stand.add_app(4242, 77, public_key_pem=public)
+    app = GithubIntegration(auth=Auth.AppAuth(4242, private), base_url=stand.base_url)
+    assert app.get_app_installation(77).permissions == {
+        "contents": "write",
+        "workflows": "write",
+        "pull_requests": "write",
+        "checks": "read",
+        "statuses": "read",
+        "metadata": "read",
+    }
+
+
+def test_an_installation_token_lists_its_permissions(stand: GitHubStandIn) -> None:
+    from github import GithubIntegration
+
+    private, public = rsa_pem()
+    stand.add_app(4242, 77, public_key_pem=public, permissions={"contents": "read"})
+    app = GithubIntegration(auth=Auth.AppAuth(4242, private), base_url=stand.base_url)
+    assert app.get_access_token(77).permissions == {"contents": "read", "metadata": "read"}
+
+
+def test_a_classic_tokens_scopes_come_with_every_answer(stand: GitHubStandIn) -> None:
+    """docs "Scopes for OAuth apps": ``X-OAuth-Scopes`` "lists the scopes your token has"."""
+    gh = client(stand)
+    assert gh.get_user().login == LOGIN
+    assert gh.oauth_scopes == ["repo", "workflow"]
+
+
+def test_a_classic_token_without_repo_cannot_set_a_secret(stand: GitHubStandIn) -> None:
+    """OpenAPI: secrets "need the `repo` scope"; a missing scope answers 404 (docs,
+    "Troubleshooting the REST API"), naming it in ``X-Accepted-OAuth-Scopes``."""
+    stand.create_repo(ORG, "numpy-feedstock")
+    stand.add_user("scoped", "scoped-token", scopes=("public_repo",))
+    repo = client(stand, auth=Auth.Token("scoped-token")).get_repo(f"{ORG}/numpy-feedstock")
+    with pytest.raises(UnknownObjectException) as refused:
+        repo.create_secret("TOKEN", "x")
+    assert (refused.value.headers or {})["x-accepted-oauth-scopes"] == "repo"
+
+
+def test_a_fine_grained_token_is_refused_as_a_personal_access_token(stand: GitHubStandIn) -> None:
+    stand.create_repo(ORG, "numpy-feedstock")
+    stand.add_user("fine", "github_pat_fine", scopes=None, grants={"contents": "write"})
+    gh = client(stand, auth=Auth.Token("github_pat_fine"))
+    with pytest.raises(GithubException) as refused:
+        gh.get_repo(f"{ORG}/numpy-feedstock").get_branch("main").edit_protection(strict=True)
+    assert refused.value.data["message"] == "Resource not accessible by personal access token"
+    assert gh.oauth_scopes is None  # no X-OAuth-Scopes for a fine-grained token
 
 
 def test_graphql_lists_a_pull_requests_commits_with_who_made_them(
@@ -440,3 +618,109 @@ def test_git_over_http_lets_anyone_fetch_and_only_writers_push(
     assert fetches
     assert set(fetches) == {None}  # the clone sent no credential
     assert run("ls-remote", url, BRANCH).stdout.split()[0] == git(work, "rev-parse", "HEAD").strip()
+
+
+def graphql_blocks(names: list[str]) -> str:
+    block = 'r{i}: repository(owner: "{org}", name: "{name}") {{ object(expression: "HEAD:x") {{ ... on Blob {{ text }} }} }}'
+    return (
+        "query { "
+        + " ".join(block.format(i=i, org=ORG, name=n) for i, n in enumerate(names))
+        + " }"
+    )
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_a_graphql_query_too_big_times_out(stand: GitHubStandIn, status: int) -> None:
+    """docs, GraphQL "Timeouts": stopped at 10 s, "you may receive either a 502 or 504"."""
+    names = [f"pkg{i}-feedstock" for i in range(3)]
+    for name in names:
+        stand.create_repo(ORG, name)
+    stand.faults.graphql_over = (2, status)
+    gh = Github(auth=Auth.Token(TOKEN), base_url=stand.base_url, retry=None)
+    with pytest.raises(GithubException) as refused:
+        gh.requester.graphql_query(graphql_blocks(names), {})
+    assert refused.value.status == status
+
+
+def test_a_graphql_query_within_the_limit_is_answered(stand: GitHubStandIn) -> None:
+    names = [f"pkg{i}-feedstock" for i in range(2)]
+    for name in names:
+        stand.create_repo(ORG, name)
+    stand.faults.graphql_over = (2, 502)
+    _, data = client(stand).requester.graphql_query(graphql_blocks(names), {})
+    assert data == {"data": {"r0": {"object": None}, "r1": {"object": None}}}
+
+
+def test_a_graphql_query_over_its_resources_answers_partly(stand: GitHubStandIn) -> None:
+    """docs, "Other resource limits": partial results and an error (shape:
+    yoshi389111/github-profile-3d-contrib#163); PyGithub raises on any ``errors``."""
+    names = [f"pkg{i}-feedstock" for i in range(3)]
+    for name in names:
+        stand.create_repo(ORG, name)
+    stand.faults.graphql_over = (2, 200)
+    with pytest.raises(GithubException) as partly:
+        client(stand).requester.graphql_query(graphql_blocks(names), {})
+    assert partly.value.data["data"] == {"r0": {"object": None}, "r1": {"object": None}, "r2": None}
+    assert partly.value.data["errors"][0]["type"] == "RESOURCE_LIMITS_EXCEEDED"
+
+
+def push_over_http(stand: GitHubStandIn, tmp_path: Path, token: str, path: str) -> str:
+    """Commit ``path`` on a clone over HTTP and push it with ``token``; git's stderr."""
+    import base64
+    import os
+
+    url = f"{stand.base_url}/{ORG}/numpy-feedstock.git"
+    work = Path(tempfile.mkdtemp(dir=tmp_path)) / "clone"
+    subprocess.run(["git", "clone", "-q", url, str(work)], check=True, capture_output=True)
+    (work / path).parent.mkdir(parents=True, exist_ok=True)
+    (work / path).write_text("on: push\n")
+    git(work, "add", "-A")
+    git(work, "-c", "user.name=m", "-c", "user.email=m@m", "commit", "-q", "-m", "x")
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    env = os.environ | {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraheader"}
+    env |= {"GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}", "GIT_TERMINAL_PROMPT": "0"}
+    done = subprocess.run(["git", "-C", str(work), "push", "-q", url, "HEAD:refs/heads/x"],
+                          capture_output=True, text=True, env=env, check=False)  # fmt: skip
+    return done.stderr if done.returncode else ""
+
+
+def app_token(stand: GitHubStandIn, permissions: dict[str, str]) -> str:
+    gh = app_client(stand, permissions)
+    assert isinstance(gh.requester.auth, Auth.AppInstallationAuth)
+    return gh.requester.auth.token
+
+
+def test_an_app_without_workflows_cannot_push_a_workflow(
+    stand: GitHubStandIn, tmp_path: Path
+) -> None:
+    stand.serve_git_over_http()
+    stand.create_repo(ORG, "numpy-feedstock")
+    token = app_token(stand, {"contents": "write"})
+    refused = push_over_http(stand, tmp_path, token, ".github/workflows/ci.yml")
+    assert "refusing to allow a GitHub App to create or update workflow" in refused
+
+
+def test_an_app_without_workflows_may_push_other_files(
+    stand: GitHubStandIn, tmp_path: Path
+) -> None:
+    stand.serve_git_over_http()
+    stand.create_repo(ORG, "numpy-feedstock")
+    token = app_token(stand, {"contents": "write"})
+    assert push_over_http(stand, tmp_path, token, "recipe/meta.yaml") == ""
+
+
+def test_an_app_with_workflows_may_push_a_workflow(stand: GitHubStandIn, tmp_path: Path) -> None:
+    stand.serve_git_over_http()
+    stand.create_repo(ORG, "numpy-feedstock")
+    token = app_token(stand, {"contents": "write", "workflows": "write"})
+    assert push_over_http(stand, tmp_path, token, ".github/workflows/ci.yml") == ""
+
+
+def test_a_classic_token_without_workflow_cannot_push_one(
+    stand: GitHubStandIn, tmp_path: Path
+) -> None:
+    stand.serve_git_over_http()
+    stand.create_repo(ORG, "numpy-feedstock")
+    stand.add_user("scoped", "scoped-token", scopes=("repo",))
+    refused = push_over_http(stand, tmp_path, "scoped-token", ".github/workflows/ci.yml")
+    assert "without `workflow` scope" in refused
