@@ -32,7 +32,10 @@ def register_github(
 
     GitHub credentials: $GITHUB_TOKEN, else a GitHub App installation
     ($PYODIDE_SMITHY_GITHUB_APP_ID, $PYODIDE_SMITHY_GITHUB_APP_KEY (a PEM file),
-    $PYODIDE_SMITHY_GITHUB_INSTALLATION_ID). Tokens are never printed.
+    $PYODIDE_SMITHY_GITHUB_INSTALLATION_ID). Tokens are never printed. They need: an App or a
+    fine-grained token, Administration, Contents and Workflows write (and Secrets write with an
+    upload token); a classic token, the repo and workflow scopes and admin on the repository.
+    What GitHub tells is checked before anything is made.
     """
     from smithy import console
     from smithy.channel.open import TOKEN_ENV, read_token

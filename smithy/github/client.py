@@ -35,11 +35,13 @@ class GitHubError(SmithyError):
 
 @dataclass(frozen=True)
 class GitHubClient:
-    """A PyGithub client and the credentials behind it (for git over HTTPS)."""
+    """A PyGithub client and the credentials behind it (for git over HTTPS); ``app``: the App's
+    own credentials when acting as one of its installations (to read what it was granted)."""
 
     github: Github
     auth: Auth.Token | Auth.AppInstallationAuth
     api_url: str
+    app: Auth.AppAuth | None = None
 
     def token(self) -> str:
         """The token git sends (an App installation's is minted, then cached, by PyGithub)."""
@@ -59,7 +61,7 @@ def make_client(*, forget_key: bool = False) -> GitHubClient:
 
     api_url = (os.environ.get(API_URL_ENV) or DEFAULT_API_URL).rstrip("/")
     try:
-        auth = _auth()
+        auth, app = _auth()
     finally:
         if forget_key:
             os.environ.pop(APP_KEY_ENV, None)
@@ -74,14 +76,14 @@ def make_client(*, forget_key: bool = False) -> GitHubClient:
             seconds_between_requests=throttle,
             seconds_between_writes=throttle,
         )
-    return GitHubClient(github, auth, api_url)
+    return GitHubClient(github, auth, api_url, app)
 
 
-def _auth() -> Auth.Token | Auth.AppInstallationAuth:
+def _auth() -> tuple[Auth.Token | Auth.AppInstallationAuth, Auth.AppAuth | None]:
     from github import Auth
 
     if token := os.environ.get(TOKEN_ENV, "").strip():
-        return Auth.Token(token)
+        return Auth.Token(token), None
     app_id = os.environ.get(APP_ID_ENV, "").strip()
     key_path = os.environ.get(APP_KEY_ENV, "").strip()
     installation = os.environ.get(INSTALLATION_ENV, "").strip()
@@ -103,7 +105,8 @@ def _auth() -> Auth.Token | Auth.AppInstallationAuth:
             raise GitHubError(f"cannot read the App's private key: {exc.strerror}") from None
         if "PRIVATE KEY" not in key:
             raise GitHubError("the App's private key is not a PEM file", file=key_path)
-    return Auth.AppAuth(app_id, key).get_installation_auth(int(installation))
+    app = Auth.AppAuth(app_id, key)
+    return app.get_installation_auth(int(installation)), app
 
 
 def _throttle() -> float | None:
@@ -121,8 +124,17 @@ def _throttle() -> float | None:
 
 
 @contextmanager
-def github_errors(what: str, client: GitHubClient | None = None) -> Iterator[None]:
-    """GithubException (and transport failures) as GitHubError: status and GitHub's message."""
+def github_errors(
+    what: str, client: GitHubClient | None = None, *, needs: str | None = None
+) -> Iterator[None]:
+    """GithubException (and transport failures) as GitHubError: status and GitHub's message.
+
+    ``needs``: what the call needs of the credentials, said when GitHub refuses with 403 or 404
+    (GitHub answers 404 to a token that may not see what it asks for, and 403 "Resource not
+    accessible by integration" to an App lacking a permission); the permission GitHub names in
+    ``X-Accepted-GitHub-Permissions`` (Apps, fine-grained tokens) or ``X-Accepted-OAuth-Scopes``
+    (classic tokens) is added.
+    """
     from github import GithubException
     from requests import RequestException
 
@@ -131,13 +143,28 @@ def github_errors(what: str, client: GitHubClient | None = None) -> Iterator[Non
     except GithubException as exc:
         data = exc.data if isinstance(exc.data, dict) else {}
         message = str(data.get("message") or exc.message or "no message").splitlines()[0]
+        hint = _needs(exc, needs) if exc.status in (403, 404) else ""
         raise GitHubError(
-            _scrub(f"GitHub refused to {what}: {exc.status} {message}", client)
+            _scrub(f"GitHub refused to {what}: {exc.status} {message}{hint}", client)
         ) from None
     except RequestException as exc:
         from smithy.http import reason
 
         raise GitHubError(_scrub(f"cannot reach GitHub to {what}: {reason(exc)}", client)) from None
+
+
+def _needs(exc: Exception, needs: str | None) -> str:
+    headers = getattr(exc, "headers", None) or {}
+    named = [
+        f"{label} {value}"
+        for header, label in (
+            ("x-accepted-github-permissions", "permission"),
+            ("x-accepted-oauth-scopes", "token scope"),
+        )
+        if (value := str(headers.get(header) or "").strip())
+    ]
+    said = "; ".join([*([needs] if needs else []), *(f"GitHub asks for {n}" for n in named)])
+    return f" ({said})" if said else ""
 
 
 def _scrub(message: str, client: GitHubClient | None) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from smithy.errors import GitError
+from smithy.github.access import ADMIN_NEEDED, SECRET_NEEDED, check_access
 from smithy.github.client import GitHubClient, GitHubError, github_errors, make_client
 from smithy.gitio import DEFAULT_BRANCH, LocalRepo, open_repo
 
@@ -39,7 +40,8 @@ class RegisterResult:
 
 
 def run_register(feedstock: Path, *, org: str, secret_token: str | None) -> RegisterResult:
-    """Register ``feedstock`` as ``org``'s repository; idempotent but for the secret."""
+    """Register ``feedstock`` as ``org``'s repository; idempotent but for the secret. The
+    credentials' permissions are checked (``smithy.github.access``) before anything is made."""
     from smithy.feedstock.state import RECIPE_DIR, check_feedstock
     from smithy.recipe.load import load_recipe
 
@@ -51,6 +53,7 @@ def run_register(feedstock: Path, *, org: str, secret_token: str | None) -> Regi
     client = make_client()
     full_name = f"{org}/{recipe.feedstock_name}"
     repo = _existing(client, full_name)
+    check_access(client, full_name, repo, secret=bool(secret_token))
     created = repo is None
     if repo is None:
         repo = _create(client, org, recipe.feedstock_name, recipe.summary, recipe.home)
@@ -61,7 +64,8 @@ def run_register(feedstock: Path, *, org: str, secret_token: str | None) -> Regi
     _set_origin(local, html_url)
     _protect(client, repo, full_name, branch, checks)
     if secret_token:
-        with github_errors(f"set the {SECRET_NAME} secret of {full_name}", client):
+        what = f"set the {SECRET_NAME} secret of {full_name}"
+        with github_errors(what, client, needs=SECRET_NEEDED):
             repo.create_secret(SECRET_NAME, secret_token)
     return RegisterResult(
         repo=full_name,
@@ -139,7 +143,8 @@ def _create(
         options["description"] = summary
     if home:
         options["homepage"] = home
-    with github_errors(f"create {org}/{name}", client):
+    needs = "needs to be allowed to create repositories in the organization: Administration (write)"
+    with github_errors(f"create {org}/{name}", client, needs=needs):
         return client.github.get_organization(org).create_repo(name, **options)
 
 
@@ -208,7 +213,7 @@ def _protect(
 ) -> None:
     """Checks up to date with the base, one approval, no force pushes or deletions."""
     required: list[str | tuple[str, int]] = list(checks)
-    with github_errors(f"protect {branch} of {full_name}", client):
+    with github_errors(f"protect {branch} of {full_name}", client, needs=ADMIN_NEEDED):
         repo.get_branch(branch).edit_protection(
             strict=True,
             checks=required,

@@ -133,9 +133,12 @@ def test_uncommitted_changes_and_no_commits_are_refused(
     assert stand.count("POST", f"/orgs/{ORG}/repos") == 0
 
 
-def test_app_installation_credentials(
-    stand: GitHubStandIn, feedstock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+# What register-github needs of an App installation (docs/github.md, smithy.github.access).
+REGISTER_GRANTS = {"administration": "write", "secrets": "write"}
+REGISTER_GRANTS |= {"contents": "write", "workflows": "write"}
+
+
+def app_keys() -> tuple[bytes, bytes]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -143,16 +146,40 @@ def test_app_installation_credentials(
     public = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    stand.add_app(4242, 77, public_key_pem=public.decode())
+    return private, public
+
+
+def as_app(
+    stand: GitHubStandIn,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    permissions: dict[str, str] | None = None,
+) -> bytes:
+    """The environment of App 4242's installation 77 (granted ``permissions``, default the
+    admin README's); the private key."""
+    private, public = app_keys()
+    stand.add_app(4242, 77, public_key_pem=public.decode(), permissions=permissions)
     (tmp_path / "app.pem").write_bytes(private)
     monkeypatch.delenv("GITHUB_TOKEN")
     monkeypatch.setenv("PYODIDE_SMITHY_GITHUB_APP_ID", "4242")
     monkeypatch.setenv("PYODIDE_SMITHY_GITHUB_APP_KEY", str(tmp_path / "app.pem"))
     monkeypatch.setenv("PYODIDE_SMITHY_GITHUB_INSTALLATION_ID", "77")
+    return private
+
+
+def test_app_installation_credentials(
+    stand: GitHubStandIn, feedstock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stand.serve_git_over_http()  # the push carries the installation's token, as on github.com
+    private = as_app(stand, tmp_path, monkeypatch, REGISTER_GRANTS)
+    public = app_keys()[1]  # any public key: a PEM that is no private key
     result = run_register(feedstock, org=ORG, secret_token=UPLOAD)
     assert (result.created, result.pushed) == (True, True)
     assert stand.secrets(ORG, NAME) == {"ANACONDA_API_TOKEN": UPLOAD}
     assert stand.count("POST", "/app/installations/77/access_tokens") == 1
+    assert stand.count("GET", "/app/installations/77") == 1  # what it was granted
+    pushes = {r.login for r in stand.git_requests if r.service == "git-receive-pack"}
+    assert pushes == {"pyodide-smithy[bot]"}
 
     monkeypatch.setenv("PYODIDE_SMITHY_GITHUB_INSTALLATION_ID", "78")
     with pytest.raises(GitHubError, match="404 Not Found"):
@@ -166,6 +193,81 @@ def test_app_installation_credentials(
     monkeypatch.setenv("PYODIDE_SMITHY_GITHUB_APP_KEY", public.decode())
     with pytest.raises(GitHubError, match="not a private key"):
         run_register(feedstock, org=ORG, secret_token=UPLOAD)
+
+
+def test_the_bots_app_is_refused_up_front_naming_what_it_lacks(
+    stand: GitHubStandIn, feedstock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The App the admin README sets up (contents, workflows, pull requests) may not create a
+    repository, protect a branch or store a secret: said before anything is made."""
+    as_app(stand, tmp_path, monkeypatch)
+    with pytest.raises(GitHubError) as refused:
+        run_register(feedstock, org=ORG, secret_token=UPLOAD)
+    assert str(refused.value) == (
+        "the GitHub App's installation 77 lacks Administration (write) to create the repository "
+        "and protect main, Secrets (write) to store the upload token: grant them in the App's "
+        "settings, then accept them in the organization's installation"
+    )
+    assert stand.count("POST", f"/orgs/{ORG}/repos") == 0
+
+
+def test_an_app_needs_no_secrets_permission_without_an_upload_token(
+    stand: GitHubStandIn, feedstock: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grants = {k: v for k, v in REGISTER_GRANTS.items() if k != "secrets"}
+    as_app(stand, tmp_path, monkeypatch, grants)
+    result = run_register(feedstock, org=ORG, secret_token=None)
+    assert (result.created, result.secret_set) == (True, False)
+
+
+def test_a_classic_token_without_the_workflow_scope_is_refused_up_front(
+    stand: GitHubStandIn, feedstock: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A classic token's scopes come in ``X-OAuth-Scopes`` (docs "Scopes for OAuth apps");
+    workflow files need ``workflow``."""
+    stand.add_user("scoped", "ghp_scoped-token", scopes=("repo",))
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_scoped-token")
+    with pytest.raises(GitHubError) as refused:
+        run_register(feedstock, org=ORG, secret_token=UPLOAD)
+    assert str(refused.value) == (
+        "the GitHub token lacks the scope workflow to push its .github/workflows"
+    )
+    assert stand.count("POST", f"/orgs/{ORG}/repos") == 0
+
+
+def test_a_token_whose_user_is_not_admin_of_the_repository_is_refused_up_front(
+    stand: GitHubStandIn, feedstock: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stand.create_repo(ORG, NAME, {}, default_branch="main")
+    git(bare(stand), "update-ref", "-d", "refs/heads/main")  # empty: it would be pushed
+    stand.add_user("writer", "ghp_writer-token", permission={ORG: "write"})
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_writer-token")
+    with pytest.raises(GitHubError) as refused:
+        run_register(feedstock, org=ORG, secret_token=UPLOAD)
+    assert str(refused.value) == (
+        f"the GitHub token's user is not an admin of {ORG}/{NAME}: register-github needs admin "
+        "to protect its main branch"
+    )
+    assert git(bare(stand), "for-each-ref") == ""  # nothing pushed
+
+
+def test_a_fine_grained_token_is_refused_naming_the_permission_github_asks_for(
+    stand: GitHubStandIn, feedstock: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GitHub does not tell a fine-grained token's permissions up front; its refusal names
+    them (``X-Accepted-GitHub-Permissions``), and the first write is the repository's creation."""
+    grants = {"contents": "write", "workflows": "write", "secrets": "write"}
+    stand.add_user("fine", "github_pat_fine-token", scopes=None, grants=grants)
+    monkeypatch.setenv("GITHUB_TOKEN", "github_pat_fine-token")
+    with pytest.raises(GitHubError) as refused:
+        run_register(feedstock, org=ORG, secret_token=UPLOAD)
+    assert str(refused.value) == (
+        f"GitHub refused to create {ORG}/{NAME}: 403 Resource not accessible by personal access "
+        "token (needs to be allowed to create repositories in the organization: Administration "
+        "(write); GitHub asks for permission administration=write)"
+    )
+    assert stand.count("POST", f"/orgs/{ORG}/repos") == 1
+    assert NAME not in stand.store.orgs[ORG].repos
 
 
 def test_missing_credentials_and_bad_credentials_are_one_line(
