@@ -17,6 +17,9 @@ from smithy.bot.plan import Feedstock, Pull, made_by_bot
 from smithy.github.client import GitHubClient, GitHubError, github_errors
 
 if TYPE_CHECKING:
+    from github import GithubException
+    from github.Requester import Requester
+
     from smithy.channel.model import Channel
 
 CONFIG_FILE = "pyodide-smithy.yml"
@@ -76,34 +79,77 @@ def read_feedstocks(
 ) -> tuple[list[FeedstockView], list[Unreadable]]:
     """Feedstocks among ``repos`` (those with a pyodide-smithy.yml on their default branch), each
     with the newest pull request from each of ``branches``, in one query per 100 repositories;
-    and the feedstocks whose files do not parse, with the reason."""
+    and the feedstocks whose files do not parse, or that GitHub could not read, with the
+    reason."""
     from smithy.errors import SmithyError
 
     found: list[FeedstockView] = []
     broken: list[Unreadable] = []
-    listed = list(repos)
-    for start in range(0, len(listed), BATCH):
-        batch = listed[start : start + BATCH]
-        for repo, node in zip(batch, _read_batch(client, org, batch, branches), strict=True):
-            config, meta = _text(node.get("config")), _text(node.get("meta"))
-            if config is None:
-                continue
-            try:
-                if meta is None:
-                    raise GitHubError(
-                        "the recipe is missing from the default branch", file=META_FILE
-                    )
-                stock = parse_feedstock(repo.name, config, meta)
-            except SmithyError as exc:
-                broken.append(Unreadable(repo, str(exc), exc.file))
-                continue
-            pulls = {
-                branch: pull
-                for j, branch in enumerate(branches)
-                if (pull := _newest_pull(node.get(f"p{j}"), org)) is not None
-            }
-            found.append(FeedstockView(stock, repo, pulls))
+    for repo, node in _read_all(client, org, list(repos), branches):
+        if isinstance(node, str):
+            broken.append(Unreadable(repo, f"GitHub could not read it: {node}"))
+            continue
+        config, meta = _text(node.get("config")), _text(node.get("meta"))
+        if config is None:
+            continue
+        try:
+            if meta is None:
+                raise GitHubError("the recipe is missing from the default branch", file=META_FILE)
+            stock = parse_feedstock(repo.name, config, meta)
+        except SmithyError as exc:
+            broken.append(Unreadable(repo, str(exc), exc.file))
+            continue
+        pulls = {
+            branch: pull
+            for j, branch in enumerate(branches)
+            if (pull := _newest_pull(node.get(f"p{j}"), org)) is not None
+        }
+        found.append(FeedstockView(stock, repo, pulls))
     return found, broken
+
+
+class _Stopped(Exception):
+    """GitHub stopped a query for the time or the resources it took; the reason."""
+
+
+def _read_all(
+    client: GitHubClient, org: str, listed: list[Repo], branches: Sequence[str]
+) -> list[tuple[Repo, dict[str, Any] | str]]:
+    """Each repository's node, in order, in queries of up to ``BATCH`` repositories.
+
+    GitHub stops a GraphQL request after 10 seconds (502 or 504, docs "Rate limits and query
+    limits for the GraphQL API", *Timeouts*) or when it takes too many resources (partial data
+    and an error): such a batch is halved and read again, down to one repository, which then
+    comes back as the reason (a str); after each answered query the batch doubles again.
+    """
+    requester = _requester(client)
+    out: list[tuple[Repo, dict[str, Any] | str]] = []
+    size, start = BATCH, 0
+    while start < len(listed):
+        batch = listed[start : start + size]
+        nodes: list[dict[str, Any] | str]
+        try:
+            nodes = list(_read_batch(requester, client, org, batch, branches))
+        except _Stopped as stopped:
+            if len(batch) > 1:
+                size = len(batch) // 2
+                continue
+            nodes = [str(stopped)]
+        out += zip(batch, nodes, strict=True)
+        start += len(batch)
+        size = min(BATCH, size * 2)
+    return out
+
+
+def _requester(client: GitHubClient) -> Requester:
+    """PyGithub's requester for this client, but retrying nothing: PyGithub sends a POST that
+    answered 5xx again, ten times, and each timed-out try costs GitHub 10 seconds and us extra
+    rate-limit points; a query GitHub stops is sent again only smaller, by ``_read_all``."""
+    from github import Auth
+    from github.Requester import Requester
+
+    options = client.github.requester.kwargs | {"auth": Auth.Token(client.token()), "retry": None}
+    return Requester(**options)
 
 
 # The newest few PRs from a branch name (a fork's branch of the same name is skipped by owner),
@@ -122,24 +168,71 @@ _PULLS = (
 
 
 def _read_batch(
-    client: GitHubClient, org: str, batch: list[Repo], branches: Sequence[str]
+    requester: Requester,
+    client: GitHubClient,
+    org: str,
+    batch: list[Repo],
+    branches: Sequence[str],
 ) -> list[dict[str, Any]]:
-    blocks = []
-    for i, repo in enumerate(batch):
-        pulls = " ".join(
-            f"p{j}: " + _PULLS.format(branch=json.dumps(b)) for j, b in enumerate(branches)
-        )
-        blocks.append(
-            f"r{i}: repository(owner: {json.dumps(org)}, name: {json.dumps(repo.name)}) {{ "
-            f'config: object(expression: "HEAD:{CONFIG_FILE}") {{ ... on Blob {{ text }} }} '
-            f'meta: object(expression: "HEAD:{META_FILE}") {{ ... on Blob {{ text }} }} '
-            f"{pulls} }}"
-        )
-    query = "query { " + " ".join(blocks) + " }"
-    with github_errors(f"read the feedstocks of {org}", client):
-        _, answer = client.github.requester.graphql_query(query, {})
+    query = batch_query(org, [r.name for r in batch], branches)
+    answer = _query(requester, client, query, f"read the feedstocks of {org}")
     data = answer.get("data") or {}
     return [data.get(f"r{i}") or {} for i in range(len(batch))]
+
+
+def batch_query(org: str, names: Sequence[str], branches: Sequence[str]) -> str:
+    """The one GraphQL query that reads ``names`` of ``org``: each repository's config and
+    recipe on its default branch, and the newest pull requests from each of ``branches``."""
+    pulls = " ".join(
+        f"p{j}: " + _PULLS.format(branch=json.dumps(b)) for j, b in enumerate(branches)
+    )
+    blocks = [
+        f"r{i}: repository(owner: {json.dumps(org)}, name: {json.dumps(name)}) {{ "
+        f'config: object(expression: "HEAD:{CONFIG_FILE}") {{ ... on Blob {{ text }} }} '
+        f'meta: object(expression: "HEAD:{META_FILE}") {{ ... on Blob {{ text }} }} '
+        f"{pulls} }}"
+        for i, name in enumerate(names)
+    ]
+    return "query { " + " ".join(blocks) + " }"
+
+
+def _query(requester: Requester, client: GitHubClient, query: str, what: str) -> dict[str, Any]:
+    """The answer's JSON; _Stopped when GitHub stopped the query, GitHubError otherwise."""
+    from github import GithubException
+    from requests import Timeout
+
+    try:
+        _, answer = requester.graphql_query(query, {})
+    except GithubException as exc:
+        if (reason := _stopped(exc)) is not None:
+            raise _Stopped(reason) from None
+        with github_errors(what, client):
+            raise
+    except Timeout:
+        raise _Stopped("no answer in time") from None
+    return answer
+
+
+TIMED_OUT = re.compile(r"time ?out|timed out|in time", re.IGNORECASE)
+
+
+def _stopped(exc: GithubException) -> str | None:
+    """The reason when GitHub stopped a query for its size: a 502 or 504 (an nginx page as
+    turbot/steampipe-plugin-github#518 shows, or "We couldn't respond to your request in time"),
+    or an error of type RESOURCE_LIMITS_EXCEEDED (shape: yoshi389111/github-profile-3d-contrib
+    #163) or one that says it timed out, next to partial data (PyGithub raises on any error)."""
+    from http import HTTPStatus
+
+    data = exc.data if isinstance(exc.data, dict) else {}
+    if exc.status in (502, 504):
+        said = str(data.get("message") or HTTPStatus(exc.status).phrase).splitlines()[0]
+        return f"{exc.status} {said}"
+    for error in data.get("errors") or []:
+        message = str(error.get("message") or "") if isinstance(error, dict) else ""
+        kind = error.get("type") if isinstance(error, dict) else None
+        if kind == "RESOURCE_LIMITS_EXCEEDED" or TIMED_OUT.search(message):
+            return message.splitlines()[0] if message else str(kind)
+    return None
 
 
 def _newest_pull(connection: Any, org: str) -> Pull | None:

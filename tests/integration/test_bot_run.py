@@ -281,6 +281,33 @@ def test_a_no_op_run_costs_no_request_per_feedstock(stand: GitHubStandIn, tmp_pa
     assert sum(stand.endpoints.values()) <= 2  # the listing and one GraphQL query
 
 
+@pytest.mark.parametrize("how", [502, 504, 200])
+def test_a_graphql_query_github_stops_is_read_again_in_smaller_batches(
+    stand: GitHubStandIn, tmp_path: Path, how: int
+) -> None:
+    """GitHub stops a GraphQL request at 10 s (502 or 504) or for its resources (200 with an
+    error): the batch is halved until GitHub answers, and the run goes on."""
+    repos = [add_feedstock(stand, tmp_path, f"pkg{i}") for i in range(5)]
+    stand.faults.graphql_over = (2, how)  # a query naming more than 2 repositories is stopped
+    stand.endpoints.clear()
+    result = run(xbuildenv="314.0.5", dry_run=True)
+    assert states(result) == dict.fromkeys(repos, State.READY)
+    assert stand.graphql_refused == 2  # 5 repositories, then the last 3
+    assert stand.endpoints["POST /graphql"] == 5  # 5 (stopped), 2, 3 (stopped), 1, 2
+
+
+def test_a_repository_github_cannot_read_even_alone_is_reported_failed(
+    stand: GitHubStandIn, tmp_path: Path
+) -> None:
+    repos = [add_feedstock(stand, tmp_path, f"pkg{i}") for i in range(2)]
+    stand.faults.graphql_over = (0, 504)  # every query times out
+    result = run(xbuildenv="314.0.5")
+    assert states(result) == dict.fromkeys(repos, State.FAILED)
+    reasons = {d.reason for d in result.decisions}
+    assert reasons == {"GitHub could not read it: 504 We couldn't respond to your request in time"}
+    assert result.actions == []
+
+
 def test_feedstocks_the_bot_cannot_read_or_migrate_fail_with_the_reason(
     stand: GitHubStandIn, tmp_path: Path
 ) -> None:
