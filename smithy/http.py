@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 TIMEOUT = (5.0, 60.0)  # (connect, read) seconds
 USER_AGENT = f"pyodide-smithy/{__version__}"
+MAX_WAIT = 60.0  # the longest Retry-After honoured as asked; a longer one is cut to this
+BACKOFF = 0.5
 
 
 # Requests that only read: safe to send again when an answer is lost or is a 5xx. Anything
@@ -23,23 +25,37 @@ IDEMPOTENT_READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @cache
+def _retry_class() -> Any:
+    from urllib3.util.retry import Retry
+
+    class CappedRetry(Retry):
+        """urllib3's Retry, waiting at most ``MAX_WAIT`` for a Retry-After."""
+
+        def get_retry_after(self, response: Any) -> float | None:
+            after = super().get_retry_after(response)
+            return None if after is None else min(after, MAX_WAIT)
+
+    return CappedRetry
+
+
+@cache
 def session(retries: int = 3) -> requests.Session:
-    """A shared session that retries reads on 5xx, dropped connections and timeouts, with backoff.
+    """A shared session that retries reads on 5xx, 429, dropped connections and timeouts, with
+    backoff, waiting as long as a ``Retry-After`` asks (up to ``MAX_WAIT``).
 
     A request that could not connect is retried whatever its method: nothing was sent.
     """
     import requests
     from requests.adapters import HTTPAdapter
-    from urllib3.util.retry import Retry
 
-    retry = Retry(
+    retry = _retry_class()(
         total=int(os.environ.get("PYODIDE_SMITHY_HTTP_RETRIES", retries)),
         connect=min(retries, 2),
         # Any other failure (an SSL error while reading the answer) may come after the server
         # acted: never resend it blindly, whatever the method.
         other=0,
-        backoff_factor=0.5,
-        status_forcelist=(500, 502, 503, 504),
+        backoff_factor=BACKOFF,
+        status_forcelist=(429, 500, 502, 503, 504),
         allowed_methods=IDEMPOTENT_READS,
         raise_on_status=False,
     )
@@ -68,6 +84,20 @@ def get(url: str, *, what: str, retries: int = 3, **kwargs: Any) -> requests.Res
             f"{url} answered HTTP {response.status_code} for {what}", key=str(response.status_code)
         )
     return response
+
+
+def retry_after(response: requests.Response, attempt: int) -> float:
+    """Seconds to wait before sending again what a 429 refused: its ``Retry-After`` (seconds or
+    an HTTP date, at most ``MAX_WAIT``), else the session's backoff for this ``attempt``."""
+    from urllib3.exceptions import InvalidHeader
+
+    header = response.headers.get("Retry-After")
+    if header:
+        try:
+            return min(float(_retry_class()().parse_retry_after(header)), MAX_WAIT)
+        except InvalidHeader:
+            pass
+    return float(min(BACKOFF * 2 ** (attempt - 1), MAX_WAIT))
 
 
 def reason(exc: BaseException) -> str:
