@@ -23,7 +23,7 @@ class Wheel:
     name: str  # METADATA Name, as written: what Anaconda.org calls the package
     version: str
     platforms: frozenset[str]
-    summary: str
+    summary: str  # one line; "" when METADATA has none
     license: str | None
     requires_dist: tuple[str, ...]
     sha256: str
@@ -73,11 +73,11 @@ def read_wheel(path: Path) -> Wheel:
             file=path,
             key="Version",
         )
+    # A missing Summary (or setuptools' "UNKNOWN") is blank, not a refusal: Anaconda.org takes
+    # a blank one, and "summary required" is only anaconda-client's own check.
     summary = " ".join((metadata.get("Summary") or "").split())
-    if not summary or summary.upper() == "UNKNOWN":
-        raise WheelError(
-            "METADATA has no Summary (Anaconda.org requires one)", file=path, key="Summary"
-        )
+    if summary.upper() == "UNKNOWN":
+        summary = ""
     return Wheel(
         path=path,
         filename=filename,
