@@ -2,21 +2,30 @@
 
 The shared HTTP session retries reads only; a call that creates state (stage, storage, commit,
 copy, a label) is tried once here, and the caller re-reads what the server holds before trying
-again (``smithy.channel.upload``, ``smithy.channel.review``). Every call has a timeout; each
-file's bytes go to storage on a fresh connection. The token is sent only in the API's
+again (``smithy.channel.upload``, ``smithy.channel.review``); only a 429, which says the server
+did not act, is sent again after the wait it asks for. Every call has a timeout; each file's
+bytes go to storage on a fresh connection. The token is sent only in the API's
 ``Authorization`` header, only over https (or http to a loopback address), never along a
 redirect that leaves the API's origin, and never printed.
+
+What is sent has the shapes anaconda-client 1.16 sends (``binstar_client/__init__.py``,
+``inspect_package/pypi.py``): a package named after METADATA ``Name`` as written, licence as
+``{name, url, family}``, file attrs ``{build_no, python_version, abi, packagetype}``. The
+provenance rides in flat string attrs *and* in the file's description, so a server that drops
+objects (or every attr it does not know) from attrs still answers it.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import re
+import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin
 
 from smithy.channel.model import MAIN, ChannelFile, Provenance
-from smithy.channel.rules import same_origin, token_may_go_to
+from smithy.channel.rules import package_spellings, same_origin, token_may_go_to
 from smithy.channel.wheel import Wheel
 from smithy.errors import ChannelError, NetworkError
 from smithy.http import reason
@@ -26,9 +35,9 @@ if TYPE_CHECKING:
 
 DEFAULT_API = "https://api.anaconda.org"
 DEFAULT_INDEX = "https://pypi.anaconda.org"
-ATTRS_KEY = "pyodide_smithy"  # where provenance lives in a file's attrs
 UPLOAD_TIMEOUT = (10.0, 300.0)
 MAX_REDIRECTS = 5
+THROTTLED_TRIES = 3  # a write answered 429 (not acted on) is sent at most this often
 READS = ("GET", "HEAD")
 
 
@@ -44,15 +53,15 @@ class AnacondaChannel:
     # reading ------------------------------------------------------------------------------
 
     def files(self, package: str | None = None) -> list[ChannelFile]:
+        """One package's files (one request while the name is spelled as the server holds it),
+        or the whole owner's (``GET /packages/OWNER``, then one request per package)."""
         if package is None:
             listed = self._call("GET", self._path("packages")) or []
-            names = [p.get("name") for p in listed if isinstance(p, dict)]
-            return [f for name in names if name for f in self.files(str(name))]
-        data = self._call("GET", self._path("package", package), missing_ok=True)
-        if not data:
-            return []
-        name = str(data.get("name") or package)
-        return [_file(name, raw) for raw in data.get("files", []) if raw.get("basename")]
+            names = [str(p["name"]) for p in listed if isinstance(p, dict) and p.get("name")]
+            found = [self._call("GET", self._path("package", n), missing_ok=True) for n in names]
+            return [f for data in found if data for f in self._files(data)]
+        data = self._find(package)
+        return self._files(data) if data else []
 
     def download(self, file: ChannelFile) -> bytes:
         from smithy import http
@@ -66,33 +75,31 @@ class AnacondaChannel:
     # writing ------------------------------------------------------------------------------
 
     def put(self, wheel: Wheel, *, labels: tuple[str, ...], provenance: Provenance) -> None:
-        created = self._ensure_package_and_release(wheel)
+        """Upload into the package that holds the project under any spelling, else into a new
+        one named after METADATA ``Name`` as written (anaconda-client's rule)."""
+        name, created = self._ensure_package_and_release(wheel)
         try:
             staged = self._call(
                 "POST",
-                self._path("stage", wheel.name, wheel.version, wheel.filename),
+                self._path("stage", name, wheel.version, wheel.filename),
                 json={
                     "distribution_type": "pypi",
-                    "attrs": {
-                        "packagetype": "bdist_wheel",
-                        "platform": ",".join(sorted(wheel.platforms)),
-                        ATTRS_KEY: provenance.to_dict(),
-                    },
-                    "dependencies": {"depends": [{"name": r} for r in wheel.requires_dist]},
+                    "attrs": {**client_attrs(wheel.filename), **provenance.to_attrs()},
+                    "dependencies": client_dependencies(wheel.requires_dist),
                     "channels": list(labels),
                     "sha256": wheel.sha256,
-                    "description": wheel.summary,
+                    "description": provenance.to_description(),
                 },
             )
             self._store(wheel, staged)
             self._call(
                 "POST",
-                self._path("commit", wheel.name, wheel.version, wheel.filename),
+                self._path("commit", name, wheel.version, wheel.filename),
                 json={"dist_id": staged["dist_id"]},
             )
         except BaseException:
             if created:
-                self._drop_if_empty(wheel)
+                self._drop_if_empty(name, wheel.version)
             raise
 
     def delete(self, file: ChannelFile) -> None:
@@ -119,26 +126,70 @@ class AnacondaChannel:
         quoted = "/".join(quote(p, safe="") for p in (self.owner, *parts))
         return f"/{kind}/{quoted}"
 
-    def _ensure_package_and_release(self, wheel: Wheel) -> bool:
+    def _find(self, name: str) -> dict[str, Any] | None:
+        """The package answering to ``name`` in any of its spellings, asked in turn; the server
+        keeps ``scipy_openblas64`` and ``scipy-openblas64`` apart (pypa/setuptools#4214)."""
+        for spelling in package_spellings(name):
+            data = self._call("GET", self._path("package", spelling), missing_ok=True)
+            if isinstance(data, dict):
+                return {**data, "name": str(data.get("name") or spelling)}
+        return None
+
+    def _files(self, data: dict[str, Any]) -> list[ChannelFile]:
+        name = str(data["name"])
+        raw_files = data.get("files") or []
+        return [
+            self._file(name, raw)
+            for raw in raw_files
+            if isinstance(raw, dict) and raw.get("basename")
+        ]
+
+    def _file(self, package: str, raw: dict[str, Any]) -> ChannelFile:
+        """A file as the API answers it: ``download_url`` is protocol-relative
+        (``//api.anaconda.org/download/…``) and old files say ``"sha256": "None"``."""
+        basename = str(raw["basename"]).rsplit("/", 1)[-1]
+        version = str(raw.get("version", ""))
+        url = str(raw.get("download_url") or "")
+        if not url:  # where anaconda-client's Binstar.download asks
+            url = self._path("download", package, version, basename).removeprefix("/")
+        return ChannelFile(
+            package=package,
+            version=version,
+            filename=basename,
+            sha256=_hex(raw.get("sha256"), 64),
+            md5=_hex(raw.get("md5"), 32),
+            size=int(raw.get("size") or 0),
+            labels=tuple(raw.get("labels") or ()),
+            upload_time=str(raw.get("upload_time") or ""),
+            provenance=Provenance.read(raw.get("attrs"), raw.get("description")),
+            url=urljoin(self.api_url + "/", url),
+        )
+
+    def _ensure_package_and_release(self, wheel: Wheel) -> tuple[str, bool]:
+        """The package's name as the server holds it, and whether anything was created."""
         created = False
-        if self._call("GET", self._path("package", wheel.name), missing_ok=True) is None:
+        found = self._find(wheel.name)
+        name = str(found["name"]) if found else wheel.name
+        if found is None:
             self._call(
                 "POST",
-                self._path("package", wheel.name),
+                self._path("package", name),
                 json={
                     "public": True,
                     "publish": False,
                     "public_attrs": {
-                        "name": wheel.name,
-                        "summary": wheel.summary[:200],
-                        "license": wheel.license,
+                        "name": name,
+                        # A blank summary goes as " ", as pyodide-recipes sends it; the server
+                        # takes it, "summary required" is anaconda-client's own check.
+                        "summary": (wheel.summary or " ")[:200],
+                        "license": {"name": wheel.license, "url": None, "family": None},
                         "package_types": ["pypi"],
                     },
                 },
                 conflict_ok=True,
             )
             created = True
-        release = self._path("release", wheel.name, wheel.version)
+        release = self._path("release", name, wheel.version)
         if self._call("GET", release, missing_ok=True) is None:
             body: dict[str, Any] = {
                 "requirements": [],
@@ -149,21 +200,17 @@ class AnacondaChannel:
             }
             self._call("POST", release, json=body, conflict_ok=True)
             created = True
-        return created
+        return name, created
 
-    def _drop_if_empty(self, wheel: Wheel) -> None:
+    def _drop_if_empty(self, name: str, version: str) -> None:
         """Undo what a failed upload created, as the official client does; best effort."""
         try:
-            release = self._call(
-                "GET", self._path("release", wheel.name, wheel.version), missing_ok=True
-            )
+            release = self._call("GET", self._path("release", name, version), missing_ok=True)
             if release is not None and not release.get("distributions"):
-                self._call(
-                    "DELETE", self._path("release", wheel.name, wheel.version), missing_ok=True
-                )
-            package = self._call("GET", self._path("package", wheel.name), missing_ok=True)
+                self._call("DELETE", self._path("release", name, version), missing_ok=True)
+            package = self._call("GET", self._path("package", name), missing_ok=True)
             if package is not None and not package.get("files"):
-                self._call("DELETE", self._path("package", wheel.name), missing_ok=True)
+                self._call("DELETE", self._path("package", name), missing_ok=True)
         except (ChannelError, NetworkError):
             pass
 
@@ -241,12 +288,24 @@ class AnacondaChannel:
         """
         from smithy import http
 
-        for _ in range(MAX_REDIRECTS + 1):
+        throttled = 0
+        redirects = 0
+        while redirects <= MAX_REDIRECTS:
             response = http.session().request(
                 method, url, json=json, headers=headers, timeout=http.TIMEOUT, allow_redirects=False
             )
+            # 429 says the server did not act (RFC 6585): a write may go again after the wait
+            # it asks for (the session already did so for a read).
+            if response.status_code == 429 and method not in READS:
+                throttled += 1
+                if throttled < THROTTLED_TRIES:
+                    wait = http.retry_after(response, throttled)
+                    response.close()
+                    time.sleep(wait)
+                    continue
             if not response.is_redirect:
                 return response
+            redirects += 1
             target = urljoin(url, response.headers["Location"])
             response.close()
             if method not in READS:
@@ -263,19 +322,59 @@ class AnacondaChannel:
         raise ChannelError(f"{self.description}: more than {MAX_REDIRECTS} redirects")
 
 
-def _file(package: str, raw: dict[str, Any]) -> ChannelFile:
-    attrs = raw.get("attrs") or {}
-    return ChannelFile(
-        package=package,
-        version=str(raw.get("version", "")),
-        filename=str(raw["basename"]).rsplit("/", 1)[-1],
-        sha256=str(raw.get("sha256") or ""),
-        size=int(raw.get("size") or 0),
-        labels=tuple(raw.get("labels") or ()),
-        upload_time=str(raw.get("upload_time") or ""),
-        provenance=Provenance.from_dict(attrs.get(ATTRS_KEY)),
-        url=str(raw.get("download_url") or ""),
-    )
+def client_attrs(filename: str) -> dict[str, Any]:
+    """A wheel's file attrs as anaconda-client makes them from its file name
+    (``inspect_package/pypi.py``, inspect_pypi_package_whl)."""
+    parts = filename.removesuffix(".whl").split("-")
+    build_no: int | str = 0
+    if len(parts) == 6:
+        build_no = parts[2]
+    python_version, abi = parts[-3], parts[-2]
+    return {
+        "build_no": build_no,
+        "python_version": python_version,
+        "abi": None if abi == "none" else abi,
+        "packagetype": "bdist_wheel",
+    }
+
+
+def client_dependencies(requires_dist: tuple[str, ...]) -> dict[str, Any]:
+    """``Requires-Dist`` in anaconda-client's shape (``format_sdist_header_metadata``): names
+    lower-cased with ``-``, specs as ``[operator, version]``, extras and markers apart."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    depends: list[dict[str, Any]] = []
+    extras: dict[str, list[dict[str, Any]]] = {}
+    environments: dict[str, list[dict[str, Any]]] = {}
+    errors = False
+    for line in requires_dist:
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            errors = True
+            continue
+        name = re.sub(r"[._]", "-", req.name).lower()
+        entry = {"name": name, "specs": [[s.operator, s.version] for s in req.specifier]}
+        marker = str(req.marker or "")
+        extra = re.fullmatch(r"extra == ['\"]([^'\"]+)['\"]", marker)
+        if extra:
+            extras.setdefault(extra.group(1), []).append(entry)
+        elif marker:
+            environments.setdefault(marker, []).append(entry)
+        else:
+            depends.append(entry)
+    return {
+        "has_dep_errors": errors,
+        "depends": sorted(depends, key=lambda d: d["name"]),
+        "extras": [{"name": k, "depends": v} for k, v in extras.items()],
+        "environments": [{"name": k, "depends": v} for k, v in environments.items()],
+    }
+
+
+def _hex(value: Any, length: int) -> str:
+    """A digest the API answered, or "" for what it does not know (``"None"``, null)."""
+    text = str(value or "").lower()
+    return text if re.fullmatch(f"[0-9a-f]{{{length}}}", text) else ""
 
 
 def _explain(method: str, path: str, response: requests.Response, where: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
@@ -11,6 +13,8 @@ from smithy.channel.wheel import Wheel
 
 MAIN = "main"
 Outcome = Literal["uploaded", "exists", "labelled", "replaced"]
+ATTRS_PREFIX = "pyodide_smithy_"  # flat string attrs: pyodide_smithy_sha256, …
+DESCRIPTION_PREFIX = "pyodide-smithy provenance "  # then the provenance as JSON
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,6 +37,34 @@ class Provenance:
             return None
         known = {k: str(v) for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
+
+    def to_attrs(self) -> dict[str, str]:
+        """Flat string attrs (``pyodide_smithy_sha256``, …): no object for a server to drop."""
+        return {ATTRS_PREFIX + k: str(v) for k, v in self.to_dict().items()}
+
+    def to_description(self) -> str:
+        """One line for a file's description, which every answer carries whatever the attrs."""
+        return DESCRIPTION_PREFIX + json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def read(cls, attrs: Any, description: Any = None) -> Provenance | None:
+        """From a file as a server answers it: flat attrs, the ``pyodide_smithy`` object older
+        uploads carry, else the description; None when none holds a sha256."""
+        attrs = attrs if isinstance(attrs, dict) else {}
+        flat = {
+            k.removeprefix(ATTRS_PREFIX): v for k, v in attrs.items() if k.startswith(ATTRS_PREFIX)
+        }
+        found = cls.from_dict(flat) or cls.from_dict(attrs.get("pyodide_smithy"))
+        if (
+            found is None
+            and isinstance(description, str)
+            and description.startswith(DESCRIPTION_PREFIX)
+        ):
+            try:
+                found = cls.from_dict(json.loads(description.removeprefix(DESCRIPTION_PREFIX)))
+            except ValueError:
+                return None
+        return found
 
     @classmethod
     def from_ci(
@@ -59,18 +91,32 @@ class ChannelFile:
     package: str  # as the channel writes it (METADATA Name)
     version: str
     filename: str
-    sha256: str
+    sha256: str  # "" when the channel does not know it (Anaconda.org's legacy "None")
     size: int
     labels: tuple[str, ...]
     upload_time: str
     provenance: Provenance | None = None
-    url: str = ""  # where the bytes can be downloaded
+    url: str = ""  # where the bytes can be downloaded (absolute)
+    md5: str = ""  # what Anaconda.org records beside (or instead of) the sha256
 
     @property
     def project(self) -> str:
         from smithy.recipe.model import normalize
 
         return normalize(self.package)
+
+    def differs(self, data: bytes) -> str | None:
+        """Why ``data`` are not this file's bytes as the channel lists them (by sha256, else
+        md5), or None: also when the channel records neither."""
+        if self.sha256:
+            actual = hashlib.sha256(data).hexdigest()
+            if actual != self.sha256:
+                return f"sha256 ({self.sha256[:12]}… on the channel, {actual[:12]}… here)"
+        elif self.md5:
+            actual = hashlib.md5(data).hexdigest()  # noqa: S324 - the channel's own record
+            if actual != self.md5:
+                return f"md5 ({self.md5[:12]}… on the channel, {actual[:12]}… here)"
+        return None
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)

@@ -136,7 +136,7 @@ def _promote_one(f: ChannelFile, staging: Channel, main: Channel, label: str) ->
 
     for attempt in range(ATTEMPTS):
         if attempt and any(
-            m.filename == f.filename and m.sha256 == f.sha256 and MAIN in m.labels
+            m.filename == f.filename and _same(m, f) and MAIN in m.labels
             for m in main.files(f.package)
         ):
             return  # the last try worked; its answer was lost
@@ -177,16 +177,32 @@ def _upload_bytes(f: ChannelFile, data: bytes, main: Channel) -> None:
 
 
 def _integrity(f: ChannelFile, data: bytes) -> list[str]:
+    """What is wrong with ``data``, the bytes the channel serves for ``f``: they must hash to the
+    sha256 recorded at upload, and agree with the channel's listing (its sha256, else its md5;
+    an old Anaconda.org file lists ``"sha256": "None"``, which says nothing)."""
     actual = hashlib.sha256(data).hexdigest()
     out = []
     if f.provenance is None:
         out.append("no provenance was recorded at upload")
-    elif f.provenance.sha256 != f.sha256 or actual != f.provenance.sha256:
+    elif actual != f.provenance.sha256 or (f.sha256 and f.sha256 != f.provenance.sha256):
+        shown = actual if actual != f.provenance.sha256 else f.sha256
         out.append(
-            f"sha256 on the channel ({actual[:12]}…) differs from the one recorded at upload "
+            f"sha256 on the channel ({shown[:12]}…) differs from the one recorded at upload "
             f"({f.provenance.sha256[:12]}…)"
         )
+    listed = f.differs(data)
+    if listed is not None:
+        out.append(f"the bytes served differ from the channel's listing: {listed}")
     return out
+
+
+def _same(a: ChannelFile, b: ChannelFile) -> bool:
+    """Whether two listings name the same bytes, by what both record (sha256, md5, size)."""
+    if a.sha256 and b.sha256:
+        return a.sha256 == b.sha256
+    if a.md5 and b.md5:
+        return a.md5 == b.md5
+    return a.size == b.size
 
 
 def _baseline(staged: ChannelFile, in_main: list[ChannelFile]) -> ChannelFile | None:

@@ -63,6 +63,16 @@ def is_project_name(name: str) -> bool:
     return True
 
 
+def package_spellings(name: str) -> list[str]:
+    """``name`` as given, its PEP 503 form and its wheel-file form (``scipy_openblas64``), in
+    the order to ask: Anaconda.org keeps spellings apart as packages (pypa/setuptools#4214,
+    anaconda/anaconda-client#704, #640), and a project's may have any of them."""
+    from packaging.utils import canonicalize_name
+
+    canonical = str(canonicalize_name(name))
+    return list(dict.fromkeys((name, canonical, canonical.replace("-", "_"))))
+
+
 def is_loopback(host: str | None) -> bool:
     """127.0.0.0/8, ::1 or ``localhost``: addresses that never leave this machine."""
     if not host:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +20,7 @@ from smithy.xbuildenv import XBuildEnv
 
 ATTEMPTS = 3
 JOBS = 8
+DIFFERENT = "already on the channel with another"  # … sha256 (…) / md5 (…)
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,8 @@ def _upload_one(
                 sent = True
                 channel.put(wheel, labels=(label,), provenance=provenance)
                 return "replaced" if deleted else "uploaded"
-            if existing.sha256 == wheel.sha256:
+            difference = _difference(channel, existing, wheel)
+            if difference is None:
                 if label in existing.labels and sent:  # the last try worked; its answer was lost
                     return "replaced" if deleted else "uploaded"
                 if label in existing.labels:
@@ -172,9 +175,7 @@ def _upload_one(
                 return "labelled"
             if not replace:
                 raise ChannelError(
-                    f"already on the channel with another sha256 ({existing.sha256[:12]}…, this "
-                    f"one {wheel.sha256[:12]}…); pass --replace to overwrite it",
-                    file=wheel.path,
+                    f"{DIFFERENT} {difference}; pass --replace to overwrite it", file=wheel.path
                 )
             deleted = True  # even if its answer is lost: the next look tells
             channel.delete(existing)
@@ -186,6 +187,18 @@ def _upload_one(
             if attempt == ATTEMPTS - 1:
                 raise
         except ChannelError as exc:
-            if attempt == ATTEMPTS - 1 or "another sha256" in exc.message:
+            if attempt == ATTEMPTS - 1 or exc.message.startswith(DIFFERENT):
                 raise
     raise AssertionError("unreachable")
+
+
+def _difference(channel: Channel, existing: ChannelFile, wheel: Wheel) -> str | None:
+    """How the file on the channel differs from ``wheel``, or None if it is the same: by the
+    sha256 the channel lists, else its md5, else (an old Anaconda.org file answers
+    ``"sha256": "None"``) by downloading and hashing its bytes."""
+    if existing.sha256 or existing.md5:
+        return existing.differs(wheel.path.read_bytes())
+    actual = hashlib.sha256(channel.download(existing)).hexdigest()
+    if actual != wheel.sha256:
+        return f"sha256 ({actual[:12]}… downloaded, {wheel.sha256[:12]}… here)"
+    return None

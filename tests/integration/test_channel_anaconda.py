@@ -67,16 +67,9 @@ def test_upload_records_provenance_and_lists_once_per_package(
         f = files[w.name]
         assert f["labels"] == ["staging"]
         assert f["sha256"] == read_wheel(w).sha256
-        assert f["attrs"]["pyodide_smithy"]["sha256"] == f["sha256"]
-        assert (
-            emulator.file_bytes(
-                "pyodide",
-                f["package"] if "package" in f else w.name.split("-")[0],
-                f["version"],
-                w.name,
-            )
-            == w.read_bytes()
-        )
+        assert f["attrs"]["pyodide_smithy_sha256"] == f["sha256"]
+        assert f["description"].startswith("pyodide-smithy provenance {")
+        assert emulator.file_bytes("pyodide", f["package"], f["version"], w.name) == w.read_bytes()
     emulator.requests.clear()
     again = smithy("upload", *wheels, "--channel", url(emulator), env=env())
     assert "3 already there" in again.out
