@@ -14,7 +14,8 @@ import os
 import re
 import shutil
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,11 +86,18 @@ def run_lock(
     if base_url is not None and copy is not None:
         raise UsageError("--base-url and --copy exclude each other", key="--copy")
     sources: list[Channel] = list(channels) if isinstance(channels, list | tuple) else [channels]  # type: ignore[list-item]
-    fetch = _Fetcher(label)
-    files = [f for source in sources for f in fetch.add(source)]
+    fetch = _Fetcher(label, sources)
     info = info_spec(xbuildenv)
     lock = _base(base, info)
-    chosen = resolve(requests, files, xbuildenv, fetch, _requires, provided=_versions(lock))
+    chosen = resolve(
+        requests,
+        fetch.files,
+        xbuildenv,
+        fetch,
+        _requires,
+        provided=_versions(lock),
+        prefetch=fetch.prefetch,
+    )
     replaced = sorted(set(chosen) & set(lock.packages))
     unvendored: list[str] = []
     if copy is not None:
@@ -277,20 +285,48 @@ def _sha256(path: Path) -> str:
 
 
 class _Fetcher:
-    """Where a channel file is on disk (downloaded into the cache if remote), and its URL."""
+    """The label's files of each project, listed when the resolver first asks (a remote channel
+    one request per project, many at once; a local one read once), where each one is on disk
+    (downloaded into the cache if remote) and its URL. A file name belongs to the first channel
+    that has it."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, sources: Sequence[Channel], jobs: int = 8) -> None:
         self.label = label
+        self.sources = list(sources)
+        self.jobs = jobs
         self.owner: dict[str, Channel] = {}
+        self._listed: dict[str, list[ChannelFile]] = {}
+        self._local: dict[int, dict[str, list[ChannelFile]]] = {}
 
-    def add(self, channel: Channel) -> list[ChannelFile]:
-        """The label's files of ``channel`` that no channel added before already has."""
-        new = [
-            f for f in channel.files() if self.label in f.labels and f.filename not in self.owner
-        ]
-        for f in new:
-            self.owner[f.filename] = channel
-        return new
+    def files(self, name: str) -> list[ChannelFile]:
+        """The files of project ``name`` (canonical) in the label, over every channel."""
+        if name not in self._listed:
+            self.prefetch([name])
+        return self._listed[name]
+
+    def prefetch(self, names: Iterable[str]) -> None:
+        todo = [n for n in dict.fromkeys(names) if n not in self._listed]
+        if not todo:
+            return
+        found = [self._list(source, todo) for source in self.sources]
+        for name in todo:
+            self._listed[name] = [
+                f
+                for source, listing in zip(self.sources, found, strict=True)
+                for f in listing[name]
+                if self.label in f.labels and self.owner.setdefault(f.filename, source) is source
+            ]
+
+    def _list(self, channel: Channel, names: list[str]) -> dict[str, list[ChannelFile]]:
+        if isinstance(channel, LocalChannel):
+            if id(channel) not in self._local:
+                grouped: dict[str, list[ChannelFile]] = {}
+                for f in channel.files():
+                    grouped.setdefault(f.project, []).append(f)
+                self._local[id(channel)] = grouped
+            return {n: self._local[id(channel)].get(n, []) for n in names}
+        with ThreadPoolExecutor(max_workers=min(self.jobs, len(names))) as pool:
+            return dict(zip(names, pool.map(channel.files, names), strict=True))
 
     def __call__(self, f: ChannelFile) -> Path:
         channel = self.owner[f.filename]
@@ -299,15 +335,17 @@ class _Fetcher:
             if path.is_file():
                 return path
             raise ChannelError(f"{f.filename} is missing from the channel", file=path)
+        # The cache is keyed by sha256; a file the channel lists without one (an old Anaconda.org
+        # upload: "sha256": "None") is downloaded, checked against its md5, and keyed by its hash.
         target = cache_dir() / "wheels" / f.sha256 / f.filename
-        if not target.is_file():
+        if not f.sha256 or not target.is_file():
             data = channel.download(f)
-            if hashlib.sha256(data).hexdigest() != f.sha256:
-                raise ChannelError(
-                    f"{f.filename} as downloaded does not match its sha256", file=f.url
-                )
+            wrong = f.differs(data)
+            if wrong is not None:
+                raise ChannelError(f"{f.filename} as downloaded has another {wrong}", file=f.url)
             from smithy.fsutil import write_atomic
 
+            target = cache_dir() / "wheels" / hashlib.sha256(data).hexdigest() / f.filename
             write_atomic(target, data)
         return target
 

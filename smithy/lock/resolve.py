@@ -1,13 +1,15 @@
 """The closure of requested packages over a channel's wheels, for one Pyodide.
 
 Newest version that fits, unless pinned; markers evaluated as that Pyodide evaluates them;
-every requirement that cannot be met is reported at once, with who asked for it.
+every requirement that cannot be met is reported at once, with who asked for it. The channel
+is asked for a project's files only when the closure reaches it (one listing each), so a lock
+of three packages reads three packages, however many the channel holds.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,25 +87,28 @@ def tag_rank(filename: str, xbuildenv: XBuildEnv) -> int | None:
 
 def resolve(
     requests: list[str],
-    files: list[ChannelFile],
+    files: Callable[[str], Sequence[ChannelFile]],
     xbuildenv: XBuildEnv,
     materialize: Callable[[ChannelFile], Path],
     read_requires: Callable[[Path], list[str]],
     *,
     provided: Mapping[str, Version] | None = None,
+    prefetch: Callable[[Iterable[str]], None] | None = None,
 ) -> dict[str, Chosen]:
     """Choose one file per needed project; raise :class:`ResolutionError` listing every problem.
 
-    ``provided`` (canonical name -> version) is what a base lock already holds: a requirement
-    that no channel file fits is met by it when its version fits.
+    ``files(name)``: the channel's files of one project (canonical name), asked once per project
+    the closure reaches; ``prefetch(names)``, when given, is told the projects about to be asked
+    for, to list them at once. ``provided`` (canonical name -> version) is what a base lock
+    already holds: a requirement that no channel file fits is met by it when its version fits.
     """
     env = pyodide_environment(xbuildenv.python_version, xbuildenv.emscripten_version)
-    index, present = _index(files, xbuildenv)
     base = provided or {}
     chosen: dict[str, Chosen] = {}
     problems: list[str] = []
     missing: list[str] = []
     pending: deque[tuple[Requirement, str]] = deque()
+    catalog = _Catalog(files, xbuildenv, prefetch, upcoming=pending)
     for text in requests:
         try:
             pending.append((Requirement(text), COMMAND_LINE))
@@ -136,15 +141,15 @@ def resolve(
                 c.extras |= new
                 need(c, new)
             continue
-        options = index.get(name, [])
-        fitting = [(v, f) for v, f in options if req.specifier.contains(v, prereleases=True)]
+        runnable, present = catalog.options(name)
+        fitting = [(v, f) for v, f in runnable if req.specifier.contains(v, prereleases=True)]
         stable = [(v, f) for v, f in fitting if not v.is_prerelease]
         if not fitting:
             if name in base and req.specifier.contains(base[name], prereleases=True):
                 continue  # the base lock's entry stays and serves it
-            if name not in present and name not in base and name not in missing:
+            if not present and name not in base and name not in missing:
                 missing.append(name)
-            problems.append(_missing(req, who, options, name in present, base.get(name)))
+            problems.append(_missing(req, who, runnable, present, base.get(name)))
             continue
         version, file = (stable or fitting)[0]
         path = materialize(file)
@@ -156,29 +161,56 @@ def resolve(
     return chosen
 
 
-def _index(
-    files: list[ChannelFile], xbuildenv: XBuildEnv
-) -> tuple[dict[str, list[tuple[Version, ChannelFile]]], set[str]]:
-    """Per project, the files that run on ``xbuildenv``: newest version first, best tag first;
-    and every project the channel holds at all."""
-    ranked: dict[str, list[tuple[Version, int, ChannelFile]]] = {}  # by canonical name
-    present: set[str] = set()
+class _Catalog:
+    """The channel's files per project, listed when the closure first reaches the project;
+    ``prefetch`` then hears of every project waiting in ``upcoming`` not listed yet."""
+
+    def __init__(
+        self,
+        files: Callable[[str], Sequence[ChannelFile]],
+        xbuildenv: XBuildEnv,
+        prefetch: Callable[[Iterable[str]], None] | None,
+        *,
+        upcoming: deque[tuple[Requirement, str]],
+    ) -> None:
+        self._files, self._xbuildenv, self._prefetch = files, xbuildenv, prefetch
+        self._upcoming = upcoming
+        self._announced: set[str] = set()
+        self._listed: dict[str, tuple[list[tuple[Version, ChannelFile]], bool]] = {}
+
+    def options(self, name: str) -> tuple[list[tuple[Version, ChannelFile]], bool]:
+        """The project's files that run here (best first), and whether it has any wheel."""
+        if name not in self._listed:
+            waiting = {canonicalize_name(r.name) for r, _ in self._upcoming}
+            news = sorted(({name} | waiting) - self._announced)
+            if self._prefetch is not None and news:
+                self._announced.update(news)
+                self._prefetch(news)
+            self._listed[name] = _options(name, self._files(name), self._xbuildenv)
+        return self._listed[name]
+
+
+def _options(
+    name: str, files: Iterable[ChannelFile], xbuildenv: XBuildEnv
+) -> tuple[list[tuple[Version, ChannelFile]], bool]:
+    """The files of project ``name`` that run on ``xbuildenv`` (newest version first, best tag
+    first), and whether the channel holds any wheel of it at all."""
+    ranked: list[tuple[Version, int, ChannelFile]] = []
+    present = False
     for f in files:
         try:
             parsed, version, _, _ = parse_wheel_filename(f.filename)
             rank = tag_rank(f.filename, xbuildenv)
         except ValueError:
             continue
-        name = str(parsed)
-        present.add(name)
+        if str(parsed) != name:
+            continue
+        present = True
         if rank is not None:
-            ranked.setdefault(name, []).append((version, rank, f))
-    out: dict[str, list[tuple[Version, ChannelFile]]] = {}
-    for key, entries in ranked.items():
-        entries.sort(key=lambda e: e[1])
-        entries.sort(key=lambda e: e[0], reverse=True)
-        out[key] = [(v, f) for v, _, f in entries]
-    return out, present
+            ranked.append((version, rank, f))
+    ranked.sort(key=lambda e: e[1])
+    ranked.sort(key=lambda e: e[0], reverse=True)
+    return [(v, f) for v, _, f in ranked], present
 
 
 def _missing(

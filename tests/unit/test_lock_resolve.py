@@ -43,13 +43,26 @@ def channel_file(filename: str) -> ChannelFile:
     )
 
 
-def run(*requests: str, files: dict[str, list[str]] = REQUIRES):  # type: ignore[no-untyped-def]
+def listing(files: dict[str, list[str]], asked: list[str] | None = None):  # type: ignore[no-untyped-def]
+    """The channel's files of one project, as a channel lists one package; ``asked`` logs it."""
+    every = [channel_file(f) for f in files]
+
+    def files_of(name: str) -> list[ChannelFile]:
+        if asked is not None:
+            asked.append(name)
+        return [f for f in every if f.project == name]
+
+    return files_of
+
+
+def run(*requests: str, files: dict[str, list[str]] = REQUIRES, **kwargs):  # type: ignore[no-untyped-def]
     return resolve(
         list(requests),
-        [channel_file(f) for f in files],
+        listing(files),
         PINNED_DEFAULT,
         materialize=lambda f: Path(f.filename),
         read_requires=lambda p: files[p.name],
+        **kwargs,
     )
 
 
@@ -96,3 +109,35 @@ def test_tag_fit() -> None:
     assert tag_rank("a-1-cp313-cp313-pyemscripten_2026_0_wasm32.whl", PINNED_DEFAULT) is None
     assert tag_rank("a-1-cp314-cp314-pyemscripten_2027_0_wasm32.whl", PINNED_DEFAULT) is None
     assert tag_rank("a-1-py2-none-any.whl", PINNED_DEFAULT) is None
+
+
+def test_only_the_projects_the_closure_reaches_are_listed_each_once() -> None:
+    """A lock of mid-pkg lists mid-pkg and leaf, not the channel's other eight projects."""
+    asked: list[str] = []
+    chosen = resolve(
+        ["mid-pkg", "leaf"],
+        listing(REQUIRES, asked),
+        PINNED_DEFAULT,
+        materialize=lambda f: Path(f.filename),
+        read_requires=lambda p: REQUIRES[p.name],
+    )
+    assert set(chosen) == {"mid-pkg", "leaf"}
+    assert asked == ["mid-pkg", "leaf"]
+
+
+def test_prefetch_hears_of_each_project_before_it_is_listed() -> None:
+    """What waits in the queue is announced together, so a remote channel lists it at once."""
+    batches: list[list[str]] = []
+    asked: list[str] = []
+    resolve(
+        ["top-pkg"],
+        listing(REQUIRES, asked),
+        PINNED_DEFAULT,
+        materialize=lambda f: Path(f.filename),
+        read_requires=lambda p: REQUIRES[p.name],
+        prefetch=lambda names: batches.append(list(names)),
+    )
+    assert batches[0] == ["top-pkg"]
+    assert batches[1] == ["emonly", "host", "mid-pkg", "newpy"]  # top-pkg's needs, at once
+    announced = [name for batch in batches for name in batch]
+    assert sorted(announced) == sorted(set(announced)) == sorted(asked)
