@@ -9,10 +9,16 @@ bytes go to storage on a fresh connection. The token is sent only in the API's
 redirect that leaves the API's origin, and never printed.
 
 What is sent has the shapes anaconda-client 1.16 sends (``binstar_client/__init__.py``,
-``inspect_package/pypi.py``): a package named after METADATA ``Name`` as written, licence as
-``{name, url, family}``, file attrs ``{build_no, python_version, abi, packagetype}``. The
-provenance rides in flat string attrs *and* in the file's description, so a server that drops
-objects (or every attr it does not know) from attrs still answers it.
+``inspect_package/pypi.py``): licence as ``{name, url, family}``, file attrs ``{build_no,
+python_version, abi, packagetype}``, ``Requires-Dist`` as its ``dependencies``. The provenance
+rides in flat string attrs *and* in the file's description, so a server that drops objects (or
+every attr it does not know) from attrs still answers it.
+
+Package names: the server keeps spellings apart (``scipy_openblas64`` and ``scipy-openblas64``
+are two packages), so a project is looked for under each of ``rules.package_spellings`` (PEP 503
+form first) and uploaded into the package found; a new package gets the PEP 503 name, the one
+spelling every later lookup can compute from any requirement. (anaconda-client creates METADATA
+``Name`` as written; such a package is found and used.)
 """
 
 from __future__ import annotations
@@ -76,7 +82,7 @@ class AnacondaChannel:
 
     def put(self, wheel: Wheel, *, labels: tuple[str, ...], provenance: Provenance) -> None:
         """Upload into the package that holds the project under any spelling, else into a new
-        one named after METADATA ``Name`` as written (anaconda-client's rule)."""
+        one with the project's PEP 503 name."""
         name, created = self._ensure_package_and_release(wheel)
         try:
             staged = self._call(
@@ -127,8 +133,8 @@ class AnacondaChannel:
         return f"/{kind}/{quoted}"
 
     def _find(self, name: str) -> dict[str, Any] | None:
-        """The package answering to ``name`` in any of its spellings, asked in turn; the server
-        keeps ``scipy_openblas64`` and ``scipy-openblas64`` apart (pypa/setuptools#4214)."""
+        """The package answering to ``name`` in any of its spellings, asked in turn (one request
+        when it has its PEP 503 name)."""
         for spelling in package_spellings(name):
             data = self._call("GET", self._path("package", spelling), missing_ok=True)
             if isinstance(data, dict):
@@ -169,7 +175,7 @@ class AnacondaChannel:
         """The package's name as the server holds it, and whether anything was created."""
         created = False
         found = self._find(wheel.name)
-        name = str(found["name"]) if found else wheel.name
+        name = str(found["name"]) if found else wheel.project
         if found is None:
             self._call(
                 "POST",

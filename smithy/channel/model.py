@@ -88,7 +88,7 @@ class Provenance:
 
 @dataclass(frozen=True, kw_only=True)
 class ChannelFile:
-    package: str  # as the channel writes it (METADATA Name)
+    package: str  # as the channel spells it
     version: str
     filename: str
     sha256: str  # "" when the channel does not know it (Anaconda.org's legacy "None")

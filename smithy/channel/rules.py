@@ -64,13 +64,14 @@ def is_project_name(name: str) -> bool:
 
 
 def package_spellings(name: str) -> list[str]:
-    """``name`` as given, its PEP 503 form and its wheel-file form (``scipy_openblas64``), in
-    the order to ask: Anaconda.org keeps spellings apart as packages (pypa/setuptools#4214,
-    anaconda/anaconda-client#704, #640), and a project's may have any of them."""
+    """The names a project's package may have on Anaconda.org, in the order to ask: its PEP 503
+    form (what pyodide-smithy creates), ``name`` as given (anaconda-client creates METADATA
+    ``Name`` as written) and the wheel-file form (``scipy_openblas64``). The server keeps
+    spellings apart as packages (pypa/setuptools#4214, anaconda/anaconda-client#704, #640)."""
     from packaging.utils import canonicalize_name
 
     canonical = str(canonicalize_name(name))
-    return list(dict.fromkeys((name, canonical, canonical.replace("-", "_"))))
+    return list(dict.fromkeys((canonical, name, canonical.replace("-", "_"))))
 
 
 def is_loopback(host: str | None) -> bool:

@@ -137,7 +137,8 @@ def run_upload(
 
 
 def _list(channel: Channel, names: dict[str, str], jobs: int) -> dict[str, list[ChannelFile]]:
-    """One listing request per package (asked by its METADATA Name), not one per file."""
+    """One listing per package, not one per file (asked by METADATA Name; a remote channel
+    tries the project's other spellings only when that one is not there)."""
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         found = pool.map(channel.files, names.values())
         return dict(zip(names, found, strict=True))

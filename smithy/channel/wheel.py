@@ -20,7 +20,7 @@ from smithy.xbuildenv import XBuildEnv
 class Wheel:
     path: Path
     filename: str
-    name: str  # METADATA Name, as written: what Anaconda.org calls the package
+    name: str  # METADATA Name, as written
     version: str
     platforms: frozenset[str]
     summary: str  # one line; "" when METADATA has none

@@ -63,6 +63,7 @@ def test_upload_records_provenance_and_lists_once_per_package(
     assert TOKEN not in run.out + run.err
     files = {f["basename"]: f for f in emulator.files("pyodide")}
     assert set(files) == {w.name for w in wheels}
+    assert emulator.packages("pyodide") == ["other", "tiny-pkg"]  # new packages: PEP 503 names
     for w in wheels:
         f = files[w.name]
         assert f["labels"] == ["staging"]
@@ -75,7 +76,7 @@ def test_upload_records_provenance_and_lists_once_per_package(
     assert "3 already there" in again.out
     # "is it already there": one listing per package, nothing else
     gets = [p for m, p in emulator.requests if m == "GET"]
-    assert sorted(gets) == ["/api/package/pyodide/Tiny_Pkg", "/api/package/pyodide/other"]
+    assert sorted(gets) == ["/api/package/pyodide/other", "/api/package/pyodide/tiny-pkg"]
     assert all(m == "GET" for m, _ in emulator.requests)
 
 
