@@ -299,34 +299,36 @@ class _Fetcher:
         self._local: dict[int, dict[str, list[ChannelFile]]] = {}
 
     def files(self, name: str) -> list[ChannelFile]:
-        """The files of project ``name`` (canonical) in the label, over every channel."""
-        if name not in self._listed:
-            self.prefetch([name])
-        return self._listed[name]
+        """The files of project ``name`` (any spelling) in the label, over every channel."""
+        self.prefetch([name])
+        return self._listed[canonicalize_name(name)]
 
     def prefetch(self, names: Iterable[str]) -> None:
-        todo = [n for n in dict.fromkeys(names) if n not in self._listed]
+        """List the projects ``names`` (as requirements spell them) not listed yet, at once."""
+        todo = {canonicalize_name(n): n for n in names}
+        todo = {key: n for key, n in todo.items() if key not in self._listed}
         if not todo:
             return
         found = [self._list(source, todo) for source in self.sources]
-        for name in todo:
-            self._listed[name] = [
+        for key in todo:
+            self._listed[key] = [
                 f
                 for source, listing in zip(self.sources, found, strict=True)
-                for f in listing[name]
+                for f in listing[key]
                 if self.label in f.labels and self.owner.setdefault(f.filename, source) is source
             ]
 
-    def _list(self, channel: Channel, names: list[str]) -> dict[str, list[ChannelFile]]:
+    def _list(self, channel: Channel, names: dict[str, str]) -> dict[str, list[ChannelFile]]:
+        """``{canonical: files}``: a local channel read once, a remote one asked per project."""
         if isinstance(channel, LocalChannel):
             if id(channel) not in self._local:
                 grouped: dict[str, list[ChannelFile]] = {}
                 for f in channel.files():
                     grouped.setdefault(f.project, []).append(f)
                 self._local[id(channel)] = grouped
-            return {n: self._local[id(channel)].get(n, []) for n in names}
+            return {key: self._local[id(channel)].get(key, []) for key in names}
         with ThreadPoolExecutor(max_workers=min(self.jobs, len(names))) as pool:
-            return dict(zip(names, pool.map(channel.files, names), strict=True))
+            return dict(zip(names, pool.map(channel.files, names.values()), strict=True))
 
     def __call__(self, f: ChannelFile) -> Path:
         channel = self.owner[f.filename]

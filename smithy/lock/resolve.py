@@ -97,10 +97,11 @@ def resolve(
 ) -> dict[str, Chosen]:
     """Choose one file per needed project; raise :class:`ResolutionError` listing every problem.
 
-    ``files(name)``: the channel's files of one project (canonical name), asked once per project
-    the closure reaches; ``prefetch(names)``, when given, is told the projects about to be asked
-    for, to list them at once. ``provided`` (canonical name -> version) is what a base lock
-    already holds: a requirement that no channel file fits is met by it when its version fits.
+    ``files(name)``: the channel's files of one project, asked once per project the closure
+    reaches, with the name as the requirement spells it; ``prefetch(names)``, when given, is
+    told the projects about to be asked for, to list them at once. ``provided`` (canonical
+    name -> version) is what a base lock already holds: a requirement that no channel file fits
+    is met by it when its version fits.
     """
     env = pyodide_environment(xbuildenv.python_version, xbuildenv.emscripten_version)
     base = provided or {}
@@ -141,7 +142,7 @@ def resolve(
                 c.extras |= new
                 need(c, new)
             continue
-        runnable, present = catalog.options(name)
+        runnable, present = catalog.options(req.name)
         fitting = [(v, f) for v, f in runnable if req.specifier.contains(v, prereleases=True)]
         stable = [(v, f) for v, f in fitting if not v.is_prerelease]
         if not fitting:
@@ -178,15 +179,18 @@ class _Catalog:
         self._announced: set[str] = set()
         self._listed: dict[str, tuple[list[tuple[Version, ChannelFile]], bool]] = {}
 
-    def options(self, name: str) -> tuple[list[tuple[Version, ChannelFile]], bool]:
-        """The project's files that run here (best first), and whether it has any wheel."""
+    def options(self, asked_as: str) -> tuple[list[tuple[Version, ChannelFile]], bool]:
+        """The project's files that run here (best first), and whether it has any wheel; the
+        channel is asked with the name as the requirement spells it."""
+        name = canonicalize_name(asked_as)
         if name not in self._listed:
-            waiting = {canonicalize_name(r.name) for r, _ in self._upcoming}
-            news = sorted(({name} | waiting) - self._announced)
+            waiting = {canonicalize_name(r.name): r.name for r, _ in reversed(self._upcoming)}
+            waiting[name] = asked_as
+            news = [waiting[key] for key in sorted(waiting) if key not in self._announced]
             if self._prefetch is not None and news:
-                self._announced.update(news)
+                self._announced.update(canonicalize_name(n) for n in news)
                 self._prefetch(news)
-            self._listed[name] = _options(name, self._files(name), self._xbuildenv)
+            self._listed[name] = _options(name, self._files(asked_as), self._xbuildenv)
         return self._listed[name]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
 
 from smithy.channel.model import ChannelFile
 from smithy.lock.resolve import ResolutionError, resolve, tag_rank
@@ -50,7 +51,7 @@ def listing(files: dict[str, list[str]], asked: list[str] | None = None):  # typ
     def files_of(name: str) -> list[ChannelFile]:
         if asked is not None:
             asked.append(name)
-        return [f for f in every if f.project == name]
+        return [f for f in every if f.project == canonicalize_name(name)]
 
     return files_of
 
@@ -141,3 +142,16 @@ def test_prefetch_hears_of_each_project_before_it_is_listed() -> None:
     assert batches[1] == ["emonly", "host", "mid-pkg", "newpy"]  # top-pkg's needs, at once
     announced = [name for batch in batches for name in batch]
     assert sorted(announced) == sorted(set(announced)) == sorted(asked)
+
+
+def test_the_channel_is_asked_with_the_name_as_the_requirement_spells_it() -> None:
+    """A package anaconda-client made under METADATA Name (``Mid_Pkg``) is found by that name."""
+    asked: list[str] = []
+    resolve(
+        ["Mid_Pkg>=2"],
+        listing(REQUIRES, asked),
+        PINNED_DEFAULT,
+        materialize=lambda f: Path(f.filename),
+        read_requires=lambda p: REQUIRES[p.name],
+    )
+    assert asked == ["Mid_Pkg", "leaf"]
