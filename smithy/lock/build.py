@@ -305,8 +305,8 @@ class _Fetcher:
 
     def prefetch(self, names: Iterable[str]) -> None:
         """List the projects ``names`` (as requirements spell them) not listed yet, at once."""
-        todo = {canonicalize_name(n): n for n in names}
-        todo = {key: n for key, n in todo.items() if key not in self._listed}
+        asked: dict[str, str] = {canonicalize_name(n): n for n in names}
+        todo = {key: n for key, n in asked.items() if key not in self._listed}
         if not todo:
             return
         found = [self._list(source, todo) for source in self.sources]
