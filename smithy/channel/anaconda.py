@@ -360,9 +360,9 @@ def client_dependencies(requires_dist: tuple[str, ...]) -> dict[str, Any]:
             errors = True
             continue
         name = re.sub(r"[._]", "-", req.name).lower()
-        entry = {"name": name, "specs": [[s.operator, s.version] for s in req.specifier]}
-        marker = str(req.marker or "")
-        extra = re.fullmatch(r"extra == ['\"]([^'\"]+)['\"]", marker)
+        entry = {"name": name, "specs": _specs(line)}
+        marker = " ".join(line.split(";", 1)[1].split()) if req.marker else ""  # as written
+        extra = re.fullmatch(r"extra\s*==\s*['\"]([^'\"]+)['\"]", marker)
         if extra:
             extras.setdefault(extra.group(1), []).append(entry)
         elif marker:
@@ -375,6 +375,16 @@ def client_dependencies(requires_dist: tuple[str, ...]) -> dict[str, Any]:
         "extras": [{"name": k, "depends": v} for k, v in extras.items()],
         "environments": [{"name": k, "depends": v} for k, v in environments.items()],
     }
+
+
+def _specs(line: str) -> list[list[str]]:
+    """A requirement's version specs as written, ``[operator, version]`` each."""
+    text = re.sub(r"^\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?", "", line.split(";", 1)[0])
+    found = (
+        re.fullmatch(r"\s*(~=|===|==|!=|<=|>=|<|>)\s*(\S+)\s*", p)
+        for p in text.strip(" ()").split(",")
+    )
+    return [[m.group(1), m.group(2)] for m in found if m]
 
 
 def _hex(value: Any, length: int) -> str:
