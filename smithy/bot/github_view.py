@@ -163,7 +163,7 @@ _PULLS = (
     "{{ nodes {{ number state url headRefOid headRepositoryOwner {{ login }} "
     "labels(first: 20) {{ nodes {{ name }} }} "
     f"commits(last: {COMMITS_READ}) {{{{ totalCount nodes {{{{ commit {{{{ oid "
-    "author {{ email }} committer {{ email }} statusCheckRollup {{ state }} }} }} }} }} }} }}"
+    "author {{ email }} committer {{ email }} statusCheckRollup {{ state }} }} }} }} }} }}"
 )
 
 
