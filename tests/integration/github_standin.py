@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -656,6 +657,8 @@ class GitHubStandIn:
         if user is None:
             raise ApiError(401, "This endpoint requires you to be authenticated.")
         query, variables = str(body.get("query") or ""), body.get("variables") or {}
+        if problems := invalid_graphql(query):
+            return reply(200, {"errors": problems})
 
         def args(text: str) -> dict[str, str]:
             found = GQL_ARG.findall(text)
@@ -799,6 +802,39 @@ class GitHubStandIn:
         answer |= {"created_at": found.created_at, "updated_at": found.created_at}
         answer |= {"single_file_name": None, "has_multiple_single_files": False}
         return reply(200, answer | {"single_file_paths": [], "suspended_by": None})
+
+
+@cache
+def _github_schema() -> Any:
+    """GitHub's published schema (tests/data/github-graphql-schema; see its README)."""
+    import gzip
+
+    from graphql import build_schema
+
+    from tests.conftest import DATA
+
+    path = DATA / "github-graphql-schema" / "schema.graphql.gz"
+    text = gzip.decompress(path.read_bytes()).decode()
+    return build_schema(text, assume_valid_sdl=True, assume_valid=True)
+
+
+def invalid_graphql(query: str) -> list[dict[str, Any]]:
+    """What is wrong with ``query`` against GitHub's schema, as GraphQL errors: a request GitHub
+    cannot parse or validate is answered with ``errors`` and no ``data`` (GraphQL spec,
+    "Response": a request error). The messages are graphql-core's, not GitHub's."""
+    from graphql import GraphQLError, parse, validate
+
+    try:
+        errors = validate(_github_schema(), parse(query))
+    except GraphQLError as error:
+        errors = [error]
+    return [
+        {
+            "message": e.message,
+            "locations": [{"line": x.line, "column": x.column} for x in e.locations or []],
+        }
+        for e in errors
+    ]
 
 
 def _block_end(text: str, inside: int) -> int:
