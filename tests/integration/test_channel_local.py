@@ -1,4 +1,5 @@
-"""A local channel through the command line: upload, list, review, promote, remove, serve."""
+"""A local channel through the command line: upload, list, review, promote, remove, reindex,
+serve."""
 
 from __future__ import annotations
 
@@ -257,6 +258,38 @@ def test_remove_a_label_then_the_file(staged: Path) -> None:
     assert smithy("channel", "remove", "tiny", "1.0", "--channel", staged).code == 0
     assert "tiny-1.0-py3-none-any.whl" not in listing(staged)
     assert not (staged / "main" / "files" / "tiny-1.0-py3-none-any.whl").exists()
+
+
+def test_reindex_says_what_it_fixed(staged: Path, tmp_path: Path) -> None:
+    clean = smithy("channel", "reindex", staged)
+    assert (clean.code, clean.out) == (0, "indexes are up to date\n")
+    (staged / "staging" / "simple" / "tiny" / "index.json").unlink()  # e.g. an older version
+    (staged / "main" / "files" / "stray-1.0-py3-none-any.whl").write_bytes(b"?")
+    lines = ["index of tiny: out of date in staging", "main/files/stray-1.0-py3-none-any.whl: "]
+    check = smithy("channel", "reindex", staged, "--check")
+    assert check.code == 1
+    assert check.out.splitlines() == [lines[0], lines[1] + "not in the registry"]
+    fixed = smithy("channel", "reindex", staged)
+    assert fixed.code == 0
+    assert fixed.out.splitlines() == [
+        f"{lines[0]}; rewritten",
+        f"{lines[1]}not in the registry; removed",
+    ]
+    assert json.loads((staged / "staging" / "simple" / "tiny" / "index.json").read_text())["files"]
+    assert smithy("channel", "reindex", staged).out == "indexes are up to date\n"
+
+
+def test_reindex_refuses_what_is_not_a_local_channel(tmp_path: Path) -> None:
+    missing = smithy("channel", "reindex", tmp_path / "nowhere")
+    assert missing.code == 2
+    assert missing.err.strip() == f"error: channel directory not found ({tmp_path / 'nowhere'})"
+    folder = tmp_path / "not-a-channel"
+    (folder / "main" / "files").mkdir(parents=True)
+    (folder / "main" / "files" / "mine.whl").write_bytes(b"keep")
+    refused = smithy("channel", "reindex", folder)
+    assert refused.code == 2
+    assert refused.err.strip() == f"error: not a local channel: it has no channel.json ({folder})"
+    assert sorted(p.name for p in folder.rglob("*")) == ["files", "main", "mine.whl"]
 
 
 @pytest.fixture
