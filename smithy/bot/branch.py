@@ -84,6 +84,16 @@ def push(local: LocalRepo, remote: Remote, guard: Guard, *, what: str) -> Outcom
     return "refused"
 
 
+def check_out_theirs(local: LocalRepo, remote: Remote) -> str | None:
+    """When the branch exists with a tip the bot did not make (a maintainer pushed or recreated
+    it): that tip, checked out, so that a render goes on top of it; else None."""
+    tip = _fetch_tip(local, remote)
+    if tip is None or _made_by_bot(local, tip):
+        return None
+    local.git("checkout", "-q", "-B", remote.branch, tip, what=f"check out {remote.branch}")
+    return tip
+
+
 def exists(local: LocalRepo, remote: Remote) -> bool:
     heads = local.git("ls-remote", remote.url, remote.ref, what="list the remote",
                       env=remote.read_env)  # fmt: skip
@@ -97,7 +107,11 @@ def _may_replace(local: LocalRepo, tip: str | None, guard: Guard) -> bool:
         return True
     if not guard.leftover:
         return False
-    emails = local.git("log", "-1", "--format=%ae%n%ce", tip, what="read the branch's tip")
+    return _made_by_bot(local, tip)
+
+
+def _made_by_bot(local: LocalRepo, commit: str) -> bool:
+    emails = local.git("log", "-1", "--format=%ae%n%ce", commit, what="read the branch's tip")
     author, _, committer = emails.strip().partition("\n")
     return made_by_bot(author, committer)
 

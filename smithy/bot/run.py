@@ -12,13 +12,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from smithy.bot.branch import Guard, Remote, clone, push
+from smithy.bot.branch import Guard, Remote, check_out_theirs, clone, push
 from smithy.bot.github_view import FeedstockView
 from smithy.bot.isolation import rerender_in_child
 from smithy.bot.plan import (
     RERENDER_COMMAND,
     RERUN_LABEL,
     Decision,
+    Pull,
     State,
     branch_for,
     shard_of,
@@ -182,18 +183,19 @@ def _migrate(
     The branch is the default branch's head plus one commit of the bot's, replaced as the
     render changes; once maintainers pushed to it, only ``bot-rerun`` (or the rerender
     command) adds a re-render, on top of their commits.
+
+    A closed pull request labelled ``bot-rerun`` is re-opened first (before anything is
+    pushed). GitHub refuses (422) when its branch was deleted, force-pushed or recreated since
+    it closed: then a new pull request opens from the refreshed branch (on top of the
+    maintainers' commits when the branch's tip is theirs), its text links the old one, and the
+    old one loses the label.
     """
     from smithy.github.register import git_auth_env
 
     name, branch, url = view.feedstock.name, branch_for(target), view.repo.clone_url
     read = git_auth_env(client, url) if view.repo.private else {}
     remote = Remote(url, branch, read, git_auth_env(client, url))
-    pull = decision.pull
-    reopened = False
-    if pull is not None and not pull.open and not pull.merged:  # labelled bot-rerun
-        reopened = _reopen(client, view, pull.number)
-        if not reopened:  # its branch is gone or was replaced: a new pull request
-            pull = None
+    pull, replaced, reopened = _bring_back(client, view, decision.pull)
     alive = pull is not None and (pull.open or reopened)
     on_top = alive and pull is not None and pull.edited
     if alive and pull is not None:  # over the head the survey read, and no other commit
@@ -207,6 +209,9 @@ def _migrate(
             head = local.git("rev-parse", "HEAD", what="read the clone").strip()
             if head != pull.head:
                 return Action(name, "skipped", REFUSED, pull.number)
+        theirs = check_out_theirs(local, remote) if replaced is not None else None
+        if theirs is not None:  # a maintainer's branch: the render goes on top, kept
+            guard = Guard(theirs)
         commit = rerender_in_child(local.root, xbuildenv=target.version, metadata=metadata)
         what = f"push {branch} to {view.repo.full_name}"
         outcome = "unchanged" if commit is None else push(local, remote, guard, what=what)
@@ -217,16 +222,39 @@ def _migrate(
     if alive and pull is not None:
         if RERUN_LABEL in pull.labels:
             _unlabel(client, view, pull.number)
-        if reopened:
-            return Action(name, "reopened", f"labelled {RERUN_LABEL}", pull.number)
         how = " on top of the maintainers' commits" if on_top else ""
-        return Action(name, outcome, f"pull request #{pull.number}{how}", pull.number)
-    if commit is None:
+        done = (
+            ("reopened", f"labelled {RERUN_LABEL}")
+            if reopened
+            else (outcome, f"pull request #{pull.number}{how}")
+        )
+        return Action(name, *done, pull.number)
+    if commit is None and theirs is None:
         return Action(name, "unchanged", "re-rendering changes nothing")
     body = pull_body(
-        target, pinned, status_url=status_url, waited_for=decision.waited_for, feedstock=name
+        target,
+        pinned,
+        status_url=status_url,
+        waited_for=decision.waited_for,
+        feedstock=name,
+        replaces=replaced.number if replaced is not None else None,
     )
-    return _open_pull(client, org, view, branch=branch, title=title_for(target), body=body)
+    action = _open_pull(client, org, view, branch=branch, title=title_for(target), body=body)
+    if replaced is not None and RERUN_LABEL in replaced.labels:
+        _unlabel(client, view, replaced.number)
+    return action
+
+
+def _bring_back(
+    client: GitHubClient, view: FeedstockView, pull: Pull | None
+) -> tuple[Pull | None, Pull | None, bool]:
+    """For a closed pull request (labelled bot-rerun): (it, None, True) once re-opened, or
+    (None, it, False) when GitHub will not re-open it and a new one must replace it."""
+    if pull is None or pull.open or pull.merged:
+        return pull, None, False
+    if _reopen(client, view, pull.number):
+        return pull, None, True
+    return None, pull, False
 
 
 def _reopen(client: GitHubClient, view: FeedstockView, number: int) -> bool:
@@ -305,8 +333,10 @@ def pull_body(
     feedstock: str,
     status_url: str,
     waited_for: tuple[str, ...] = (),
+    replaces: int | None = None,
 ) -> str:
-    """What changed, why now, where the migration stands, and what closing the PR means."""
+    """What changed, why now, where the migration stands, what closing the PR means, and the
+    closed pull request it ``replaces`` (one GitHub would not re-open)."""
     from smithy.feedstock.init import pyodide_build_for
 
     def row(what: str, old: str | None, new: str) -> str:
@@ -347,6 +377,16 @@ def pull_body(
         ),
         f"Where every feedstock stands in this migration: {status_url}?feedstock={feedstock}",
         "",
+        *(
+            [
+                f"This pull request replaces #{replaces}, labelled `{RERUN_LABEL}`: GitHub does "
+                "not re-open a pull request whose branch was deleted, force-pushed or recreated "
+                "after it was closed.",
+                "",
+            ]
+            if replaces is not None
+            else []
+        ),
         "Closing this pull request without merging declines the migration: the bot will leave "
         f"this feedstock alone until the `{RERUN_LABEL}` label is added or the pull request "
         "is re-opened.",

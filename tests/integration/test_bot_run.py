@@ -150,7 +150,42 @@ def test_closed_pr_is_declined_until_labelled_then_reopened(
     stand.label(ORG, repo, number, RERUN_LABEL)
     fresh = run(xbuildenv="314.0.5")  # GitHub cannot re-open it: a new pull request
     assert [a.action for a in fresh.actions] == ["opened"]
-    assert [p["state"] for p in stand.pulls(ORG, repo)] == ["closed", "open"]
+    old, new = stand.pulls(ORG, repo)
+    assert (old["state"], new["state"]) == ("closed", "open")
+    assert f"replaces #{number}" in new["body"]
+    assert RERUN_LABEL not in [label["name"] for label in old["labels"]]
+
+
+def test_a_closed_pr_whose_branch_a_maintainer_force_pushed_gets_a_new_pr_on_top(
+    stand: GitHubStandIn, tmp_path: Path
+) -> None:
+    """GitHub refuses to re-open a pull request whose branch was force-pushed after it closed
+    (422; isaacs/github#361, cilium/cilium#47088): bot-rerun opens a new one from the branch,
+    re-rendered on top of the maintainer's commit, linking the old one, which loses the label."""
+    repo = add_feedstock(stand, tmp_path, "alpha-pkg")
+    run(xbuildenv="314.0.5")
+    number = stand.pulls(ORG, repo)[0]["number"]
+    stand.close(ORG, repo, number)
+    bare = stand.git_root / ORG / f"{repo}.git"
+    git(bare, "update-ref", f"refs/heads/{STABLE_BRANCH}", "main")  # force-pushed to main …
+    theirs = maintainer_commit(stand, tmp_path, repo, STABLE_BRANCH, "Reworked")  # … and on
+    stand.label(ORG, repo, number, RERUN_LABEL)
+    stand.endpoints.clear()
+    rerun = run(xbuildenv="314.0.5")
+    assert [a.action for a in rerun.actions] == ["opened"]
+    assert stand.endpoints["PATCH /repos/{o}/{r}/pulls/{n}"] == 1  # the re-open GitHub refused
+    old, new = stand.pulls(ORG, repo)
+    assert (old["number"], old["state"], new["state"]) == (number, "closed", "open")
+    assert f"This pull request replaces #{number}" in new["body"]
+    assert RERUN_LABEL not in [label["name"] for label in old["labels"]]
+    head = tip(stand, repo, STABLE_BRANCH)
+    assert new["head"]["sha"] == head
+    assert git(bare, "rev-parse", f"{head}^").strip() == theirs  # their commit kept, under
+    assert 'xbuildenv: "314.0.5"' in tip_config(stand, repo, STABLE_BRANCH)
+    assert "Reworked" in tip_file(stand, repo, STABLE_BRANCH, "README.md")
+    again = run(xbuildenv="314.0.5")
+    assert states(again) == {repo: State.PR_OPEN}
+    assert len(stand.pulls(ORG, repo)) == 2
 
 
 def test_opted_out_feedstock_gets_no_pr(stand: GitHubStandIn, tmp_path: Path) -> None:
