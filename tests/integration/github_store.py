@@ -556,7 +556,11 @@ class Store:
                 gone = f"{p.head} branch has been deleted"
                 gone = "pull request has been merged" if p.merged_at else gone
                 raise invalid("PullRequest", "custom", f"state cannot be changed. The {gone}.")
-            if not is_ancestor(repo.path, p.head_sha, tip):  # GITHUB_API.md, "Corrections"
+            # GitHub staff, quoted in isaacs/github#361: "We're blocking the pull request
+            # reopen if the current head isn't a descendant of the stored head sha"; the
+            # message as cilium/cilium#47088 got it. (Others saw even a descendant refused,
+            # rucio/rucio#8289: the bot re-opens before it pushes, and takes any 422 as "no".)
+            if not is_ancestor(repo.path, p.head_sha, tip):
                 moved = f"The {p.head} branch was force-pushed or recreated."
                 raise invalid("PullRequest", "custom", f"state cannot be changed. {moved}")
             self.no_duplicate(repo, p.head, p.base, p.number)
