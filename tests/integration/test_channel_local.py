@@ -76,11 +76,11 @@ def test_refusals_send_nothing(tmp_path: Path) -> None:
     bad_platform = make_wheel(
         tmp_path / "d", "c", "1.0", tag="cp315-cp315-pyemscripten_2027_0_wasm32"
     )
-    no_summary = make_wheel(tmp_path / "d", "nosum", "1.0", summary=None)
-    run = smithy("upload", good, bad_platform, no_summary, "--channel", channel, *X)
+    wrong_version = make_wheel(tmp_path / "d", "mis", "1.0", meta_version="9.9")
+    run = smithy("upload", good, bad_platform, wrong_version, "--channel", channel, *X)
     assert run.code == 12
     assert "does not fit xbuildenv 314.0.5" in run.err
-    assert "no Summary" in run.err
+    assert "METADATA Version '9.9' does not match the file name" in run.err
     assert "2 wheels refused, nothing sent" in run.err
     assert not channel.exists()
 
