@@ -177,6 +177,7 @@ class AnacondaEmulator:
         labels: tuple[str, ...] = ("main",),
         attrs: dict[str, Any] | None = None,
         md5: bool = True,
+        description: str | None = None,
     ) -> None:
         """Put ``path`` (a wheel) on the channel as an old upload left it: ``"sha256": "None"``."""
         from pathlib import Path
@@ -192,6 +193,7 @@ class AnacondaEmulator:
                 labels=list(labels),
                 attrs=attrs or {"packagetype": "bdist_wheel"},
                 md5=md5,
+                description=description,
             )
 
     def start(self) -> None:

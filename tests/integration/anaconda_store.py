@@ -353,6 +353,7 @@ class Store:
         labels: list[str],
         attrs: dict[str, Any],
         md5: bool = True,
+        description: str | None = None,
     ) -> File:
         """A file as an old upload left it: no sha256 recorded (FIXTURE), md5 recorded unless
         ``md5=False`` (no source shows a file without one: a what-if the product tolerates)."""
@@ -362,6 +363,7 @@ class Store:
         release = package.releases.setdefault(version, Release(version, {}))
         legacy = File(name, version, basename, data, list(labels), dict(attrs))
         legacy.sha256_recorded, legacy.md5_recorded = False, md5
+        legacy.description = description
         legacy.upload_time = "2020-02-28 11:46:01.948000+00:00"  # FIXTURE's first file
         release.files[basename] = legacy
         return legacy
