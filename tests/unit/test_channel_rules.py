@@ -11,6 +11,7 @@ from smithy.channel.rules import (
     check_label,
     check_owner,
     check_project,
+    package_spellings,
     same_origin,
     token_may_go_to,
 )
@@ -181,3 +182,19 @@ def test_the_shared_session_retries_reads_only() -> None:
         assert not retry.is_retry(method, 503)
         assert not retry._is_method_retryable(method)
     assert retry.other == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "spellings"),
+    [
+        ("numpy", ["numpy"]),
+        ("scipy-openblas64", ["scipy-openblas64", "scipy_openblas64"]),
+        ("scipy_openblas64", ["scipy-openblas64", "scipy_openblas64"]),
+        ("Tiny_Pkg", ["tiny-pkg", "Tiny_Pkg", "tiny_pkg"]),
+        ("zope.interface", ["zope-interface", "zope.interface", "zope_interface"]),
+    ],
+)
+def test_package_spellings_ask_the_pep_503_name_first(name: str, spellings: list[str]) -> None:
+    """Anaconda.org keeps spellings apart as packages: a project's may have any of these, and
+    the one pyodide-smithy creates (PEP 503) is asked first, so it costs one request."""
+    assert package_spellings(name) == spellings
