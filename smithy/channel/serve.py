@@ -12,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from smithy.channel.local import JSON_TYPE
 from smithy.channel.model import MAIN
+from smithy.channel.simple_pages import JSON_TYPE
 from smithy.recipe.model import normalize
 
 _ROUTE = re.compile(r"^/(?:label/(?P<label>[^/]+)/)?(?P<kind>simple|files)(?:/(?P<rest>.*))?$")

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 channel_app = typer.Typer(
     name="channel",
-    help="Look after a channel: list, remove, serve a local one.",
+    help="Look after a channel: list, remove; serve and reindex a local one.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
