@@ -151,14 +151,11 @@ def unpack_prefix(data: bytes, file: ChannelFile, library_dir: Path) -> None:
 
 
 def _check_sha256(data: bytes, file: ChannelFile) -> None:
-    import hashlib
-
-    got = hashlib.sha256(data).hexdigest()
-    if file.sha256 and got != file.sha256:
-        raise BuildError(
-            f"{file.filename} from the channel has sha256 {got}, but the channel lists "
-            f"{file.sha256}"
-        )
+    """The bytes are the channel's file: by its sha256, else its md5 (old Anaconda.org files
+    answer ``"sha256": "None"``)."""
+    mismatch = file.differs(data)
+    if mismatch is not None:
+        raise BuildError(f"{file.filename} from the channel differs from its record: {mismatch}")
 
 
 def _dist_info(infos: list[zipfile.ZipInfo], file: ChannelFile) -> str:

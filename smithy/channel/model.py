@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal, Protocol
 
 from smithy import __version__
@@ -123,19 +123,6 @@ class ChannelFile:
         out["labels"] = list(self.labels)
         out["provenance"] = self.provenance.to_dict() if self.provenance else None
         return out
-
-
-@dataclass
-class Listing:
-    """Files by package, fetched once per package: "is it there already" costs one request."""
-
-    by_package: dict[str, list[ChannelFile]] = field(default_factory=dict)
-
-    def find(self, wheel: Wheel) -> ChannelFile | None:
-        for f in self.by_package.get(wheel.project, []):
-            if f.filename == wheel.filename:
-                return f
-        return None
 
 
 class Channel(Protocol):
