@@ -377,11 +377,11 @@ def serve(
     ] = 8000,
 ) -> None:
     """Serve a local channel over HTTP with CORS, for micropip (index: http://HOST:PORT/simple/)."""
+    from smithy.channel.local import LocalChannel
+    from smithy.channel.open import existing
     from smithy.channel.serve import make_server
-    from smithy.errors import UsageError
 
-    if not directory.is_dir():
-        raise UsageError("no such channel directory", file=directory)
+    existing(LocalChannel(directory))  # the same refusal as every command that reads a channel
     server = make_server(directory, host, port)
     print(
         f"serving {directory} at http://{host}:{server.server_address[1]}/simple/ (Ctrl-C stops)",
