@@ -119,3 +119,15 @@ def is_write_leftover(name: str) -> bool:
     """A temporary file ``write_atomic`` leaves in a folder when it is killed before its rename
     (``.NAME.XXXXXXXX.tmp``): whoever holds the folder's lock may remove it."""
     return name.startswith(".") and name.endswith(".tmp")
+
+
+@contextmanager
+def exclusive(lock: Path) -> Iterator[None]:
+    """Hold an exclusive flock on ``lock`` (created if missing): one process at a time sets
+    something up in a shared folder; the others wait, then find it done."""
+    import fcntl
+
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield

@@ -200,7 +200,14 @@ def install_runtime(dest: Path, *, npm_version: str = DEFAULT_NPM_VERSION) -> Py
     """``npm install --ignore-scripts pyodide@npm_version`` into ``dest`` (once: a complete
     install of that version is reused) and PyPI's micropip wheel, the version Pyodide's lock
     pins, into ``dest/wheels``."""
+    from smithy.fsutil import exclusive
+
     dest = dest.resolve()
+    with exclusive(dest.parent / f".{dest.name}.lock"):  # two `test` runs: one installs
+        return _install_runtime(dest, npm_version)
+
+
+def _install_runtime(dest: Path, npm_version: str) -> PyodideRuntime:
     package_dir = dest / "node_modules" / "pyodide"
     if _installed_version(package_dir) != npm_version:
         _require("node", "Node.js 18 or newer")

@@ -13,18 +13,16 @@
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from smithy import console
+from smithy.fsutil import exclusive
 from smithy.paths import cache_dir
 from smithy.pyodide_runtime import PyodideRuntime, call, install_runtime, pip_download_command
 from smithy.testing.report import PyodideTestError
@@ -133,7 +131,7 @@ def ensure_runner(xbuildenv: XBuildEnv) -> TestRunner:
     """Create the runner's environment and download Pyodide's wheels, unless already done."""
     runner = TestRunner(runner_root().absolute())
     runner.root.mkdir(parents=True, exist_ok=True)
-    with _locked(runner.root / ".lock"):
+    with exclusive(runner.root / ".lock"):  # one process creates the runner, others reuse it
         _ensure_venv(runner)
         _ensure_wheels(runner, xbuildenv.python_short)
     return runner
@@ -193,14 +191,6 @@ def _find(folder: Path, pin: str) -> Path | None:
 
 
 _PIP_QUIET = ("--disable-pip-version-check", "--no-input", "--quiet")
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """One process at a time creates the runner (others wait, then reuse it)."""
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
 
 
 def _run(args: list[str], *, what: str, cwd: Path) -> None:
