@@ -32,6 +32,7 @@ _SHAPES = {
     "sha256": re.compile(r"[0-9a-f]{64}"),
     "min_pyodide_build_version": re.compile(_RELEASE),
     "max_pyodide_build_version": re.compile(_RELEASE),
+    "abi_version": re.compile(r"[0-9]{4}_[0-9]+"),
 }
 
 
@@ -46,6 +47,7 @@ class XBuildEnv:
     sha256: str | None = None
     min_pyodide_build_version: str | None = None
     max_pyodide_build_version: str | None = None
+    abi_version: str | None = None  # when the metadata names it; else smithy.platform knows it
 
     def __post_init__(self) -> None:
         """Each value reaches generated CI, and one copy comes from a feedstock's own
@@ -80,11 +82,11 @@ class XBuildEnv:
         return f"{base}-{kind}.{v.pre[1]}"
 
     def abi_breaking_from(self, other: XBuildEnv) -> bool:
-        """Moving from ``other`` to this one needs a rebuild: Python minor or Emscripten changed."""
-        return (
-            self.python_short != other.python_short
-            or self.emscripten_version != other.emscripten_version
-        )
+        """Moving from ``other`` to this one needs a rebuild: Pyodide's ABI changed (see
+        smithy.platform: the ABI Pyodide published, never a formula)."""
+        from smithy.platform import same_abi
+
+        return not same_abi(self, other)
 
 
 # Used when the metadata cannot be reached, so that ``init`` works offline.
@@ -181,6 +183,7 @@ def parse_metadata(data: Any, source: str) -> Catalog:
                 sha256=r.sha256,
                 min_pyodide_build_version=r.min_pyodide_build_version,
                 max_pyodide_build_version=r.max_pyodide_build_version,
+                abi_version=_raw_abi(data, r.version),
             )
             for r in spec.releases.values()
         )
@@ -188,6 +191,16 @@ def parse_metadata(data: Any, source: str) -> Catalog:
         raise XBuildEnvError(f"invalid xbuildenv metadata: {exc}", file=source) from exc
     _write_cache(parsed, [asdict(r) for r in releases])
     return Catalog(releases, source)
+
+
+def _raw_abi(data: Any, version: str) -> str | None:
+    """The release's ``abi_version`` if the metadata carries one (pyodide-build's model keeps
+    only the fields it knows)."""
+    try:
+        value = data["releases"][version].get("abi_version")
+    except (KeyError, TypeError, AttributeError):
+        return None
+    return str(value) if value else None
 
 
 def _read_source(source: str, *, retries: int = 3) -> Any:

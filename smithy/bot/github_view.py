@@ -27,7 +27,6 @@ META_FILE = "recipe/meta.yaml"
 BATCH = 100
 MAIN_LABEL = "main"
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
-_PLATFORM = re.compile(r"^(?:pyemscripten|pyodide)_(\d+_\d+)_wasm32$")
 
 
 @dataclass(frozen=True)
@@ -326,14 +325,12 @@ def published_abis(channel: Channel, packages: Iterable[str]) -> dict[str, froze
 
 
 def platform_abis(filename: str) -> set[str]:
-    """The ABIs a wheel's platform tags name: ``pyemscripten_2026_0_wasm32`` -> 2026_0."""
-    if not filename.endswith(".whl"):
+    """The ABIs a wheel's platform tags name: ``pyemscripten_2026_0_wasm32`` -> 2026_0, and
+    ``any`` for a pure wheel."""
+    from smithy.platform import InvalidWheelName, parse_wheel_name
+
+    try:
+        wheel = parse_wheel_name(filename)
+    except InvalidWheelName:
         return set()
-    platforms = filename.removesuffix(".whl").split("-")[-1].split(".")
-    out = set()
-    for tag in platforms:
-        if tag == "any":
-            out.add("any")
-        elif m := _PLATFORM.match(tag):
-            out.add(m[1])
-    return out
+    return set(wheel.abis) | ({"any"} if "any" in wheel.platforms else set())

@@ -147,7 +147,7 @@ def build_report(
     generated: str,
 ) -> StatusReport:
     """The report for ``survey``; ``failures``: from the bot runs' reports."""
-    from smithy.channel.wheel import abi
+    from smithy.platform import abi_of
 
     failures = failures or {}
     by_target: dict[str, list[FeedstockStatus]] = {}
@@ -187,7 +187,7 @@ def build_report(
                 xbuildenv=version,
                 python=target.python_version,
                 emscripten=target.emscripten_version,
-                abi=abi(target),
+                abi=abi_of(target),
                 abi_change=survey.abi_moves.get(version, False),
                 prerelease=target.prerelease,
                 feedstocks=tuple(stocks),

@@ -79,7 +79,7 @@ def survey(
     }
     decisions: list[Decision] = []
     published: dict[str, frozenset[str]] | None = None
-    from smithy.channel.wheel import abi
+    from smithy.platform import abi_of
 
     for target in dict.fromkeys(targets.values()):
         members = {n for n, t in targets.items() if t == target}
@@ -96,7 +96,7 @@ def survey(
             current=current,
             pulls=pulls,
             published=published or {},
-            abi_of={target.version: abi(target)},
+            abi_of={target.version: abi_of(target)},
             abi_migration=abi_migration,
         )
         decisions += [d for d in group if d.feedstock in members]

@@ -53,31 +53,30 @@ def choose_files(
 ) -> tuple[ChannelFile | None, ChannelFile | None]:
     """The newest fitting wheel and the newest prefix tarball under ``label``."""
     from packaging.specifiers import SpecifierSet
-    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
     from packaging.version import InvalidVersion, Version
 
-    from smithy.channel.wheel import fitting_platforms
+    from smithy.platform import InvalidWheelName, WheelName, parse_wheel_name, platforms_for
 
     wanted = SpecifierSet(specifier)
-    fitting = fitting_platforms(xbuildenv)
-    wheels: list[tuple[Version, ChannelFile]] = []
+    fitting = platforms_for(xbuildenv)
+    wheels: list[tuple[WheelName, ChannelFile]] = []
     prefixes: list[tuple[Version, ChannelFile]] = []
     for f in files:
         if label not in f.labels:
             continue
         try:
             if f.filename.endswith(".whl"):
-                _, version, _, tags = parse_wheel_filename(f.filename)
-                fits = {t.platform for t in tags} <= fitting
-                if fits and wanted.contains(version, prereleases=True):
-                    wheels.append((version, f))
+                parsed = parse_wheel_name(f.filename)
+                fits = parsed.platforms <= fitting
+                if fits and wanted.contains(parsed.version, prereleases=True):
+                    wheels.append((parsed, f))
             elif match := _PREFIX.match(f.filename):
                 version = Version(match["version"])
                 if wanted.contains(version, prereleases=True):
                     prefixes.append((version, f))
-        except (InvalidWheelFilename, InvalidVersion):
+        except (InvalidWheelName, InvalidVersion):
             continue
-    wheel = max(wheels, key=lambda p: p[0])[1] if wheels else None
+    wheel = max(wheels, key=lambda p: p[0].sort_key())[1] if wheels else None  # build tag too
     prefix = max(prefixes, key=lambda p: p[0])[1] if prefixes else None
     return wheel, prefix
 

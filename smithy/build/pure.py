@@ -128,19 +128,17 @@ def _fetch(spec: BuildSpec) -> FetchedSource:
 
 
 def _fit_platform(wheel: Path, xbuildenv: XBuildEnv, spec: BuildSpec) -> Path:
-    from packaging.utils import parse_wheel_filename
+    from smithy.platform import abi_of, parse_wheel_name, platforms_for
 
-    from smithy.channel.wheel import abi, fitting_platforms
-
-    platforms = {t.platform for t in parse_wheel_filename(wheel.name)[3]}
-    if not platforms <= fitting_platforms(xbuildenv):
+    platforms = parse_wheel_name(wheel.name).platforms
+    if not platforms <= platforms_for(xbuildenv):
         raise BuildError(
             f"{wheel.name} does not fit xbuildenv {xbuildenv.version} (Emscripten "
-            f"{xbuildenv.emscripten_version}, ABI {abi(xbuildenv)})",
+            f"{xbuildenv.emscripten_version}, ABI {abi_of(xbuildenv)})",
             file=spec.meta_path,
             key="source.url",
         )
-    target = f"pyemscripten_{abi(xbuildenv)}_wasm32"
+    target = f"pyemscripten_{abi_of(xbuildenv)}_wasm32"
     if platforms - {"any", target}:
         return wheelops.retag(wheel, target)
     return wheel

@@ -8,8 +8,9 @@ from typing import Any
 
 from smithy.channel.model import MAIN, Channel, ChannelFile
 from smithy.channel.registry import Registry
-from smithy.channel.wheel import fitting_platforms, wheel_names, wheel_requires
+from smithy.channel.wheel import wheel_names, wheel_requires
 from smithy.errors import ChannelError, NetworkError
+from smithy.platform import platforms_for
 from smithy.xbuildenv import XBuildEnv
 
 
@@ -116,7 +117,7 @@ def run_promote(
         if registry is not None:
             refusals += registry.refusals(f)
         if xbuildenv is not None:
-            tags = _platforms(f.filename) - fitting_platforms(xbuildenv)
+            tags = _platforms(f.filename) - platforms_for(xbuildenv)
             if tags:
                 refusals.append(
                     f"platform {', '.join(sorted(tags))} does not fit xbuildenv {xbuildenv.version}"
@@ -223,7 +224,12 @@ def _tag_part(filename: str) -> str:
 
 
 def _platforms(filename: str) -> set[str]:
-    return set(filename.removesuffix(".whl").split("-")[-1].split("."))
+    from smithy.platform import InvalidWheelName, parse_wheel_name
+
+    try:
+        return set(parse_wheel_name(filename).platforms)
+    except InvalidWheelName:
+        return {filename}
 
 
 def _content(data: bytes) -> set[str]:

@@ -37,14 +37,16 @@ class Wheel:
 
 def read_wheel(path: Path) -> Wheel:
     """Read ``path`` and check it is a wheel whose METADATA agrees with its file name."""
-    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
     from packaging.version import InvalidVersion, Version
+
+    from smithy.platform import InvalidWheelName, parse_wheel_name
 
     filename = path.name
     try:
-        name, version, _, tags = parse_wheel_filename(filename)
-    except (InvalidWheelFilename, InvalidVersion) as exc:
+        parsed = parse_wheel_name(filename)
+    except InvalidWheelName as exc:
         raise WheelError(f"not a valid wheel file name: {exc}", file=path) from None
+    name, version = parsed.name, parsed.version
     try:
         data = path.read_bytes()
         with zipfile.ZipFile(path) as archive:
@@ -83,7 +85,7 @@ def read_wheel(path: Path) -> Wheel:
         filename=filename,
         name=meta_name,
         version=meta_version,
-        platforms=frozenset(tag.platform for tag in tags),
+        platforms=parsed.platforms,
         summary=summary,
         license=(metadata.get("License-Expression") or metadata.get("License") or None),
         requires_dist=tuple(metadata.get_all("Requires-Dist") or ()),
@@ -99,34 +101,12 @@ def _metadata(archive: zipfile.ZipFile, path: Path) -> Any:
     return HeaderParser().parsestr(archive.read(found[0]).decode("utf-8", "replace"))
 
 
-def abi(xbuildenv: XBuildEnv) -> str:
-    """Pyodide's ABI for an xbuildenv: ``2026_0`` for Python 3.14 (one per Python minor)."""
-    major, minor = (int(p) for p in xbuildenv.python_short.split("."))
-    return f"{2024 + (minor - 12) if major == 3 else 0}_0"
-
-
-def fitting_platforms(xbuildenv: XBuildEnv) -> frozenset[str]:
-    """Platform tags a wheel may carry to run on ``xbuildenv``'s Pyodide."""
-    emscripten = xbuildenv.emscripten_version.replace(".", "_")
-    return frozenset(
-        {
-            "any",
-            f"pyemscripten_{abi(xbuildenv)}_wasm32",
-            f"pyodide_{abi(xbuildenv)}_wasm32",
-            f"emscripten_{emscripten}_wasm32",
-        }
-    )
-
-
-_PYODIDE_PLATFORM = re.compile(
-    r"any|(pyemscripten|pyodide)_\d{4}_\d+_wasm32|emscripten_\d+_\d+_\d+_wasm32"
-)
-
-
 def check_platform(wheel: Wheel, xbuildenv: XBuildEnv | None) -> None:
     """The wheel runs on ``xbuildenv``'s Pyodide (on some Pyodide, when none is given)."""
+    from smithy.platform import abi_of, is_pyodide_platform, platforms_for
+
     if xbuildenv is None:
-        foreign = sorted(p for p in wheel.platforms if not _PYODIDE_PLATFORM.fullmatch(p))
+        foreign = sorted(p for p in wheel.platforms if not is_pyodide_platform(p))
         if foreign:
             raise WheelError(
                 f"platform {', '.join(foreign)} is not a Pyodide platform "
@@ -134,9 +114,9 @@ def check_platform(wheel: Wheel, xbuildenv: XBuildEnv | None) -> None:
                 file=wheel.path,
             )
         return
-    fitting = fitting_platforms(xbuildenv)
-    if not wheel.platforms <= fitting:
-        wanted = f"pyemscripten_{abi(xbuildenv)}_wasm32 (or pyodide_{abi(xbuildenv)}_wasm32, any)"
+    if not wheel.platforms <= platforms_for(xbuildenv):
+        abi = abi_of(xbuildenv)
+        wanted = f"pyemscripten_{abi}_wasm32 (or pyodide_{abi}_wasm32, any)"
         raise WheelError(
             f"platform {', '.join(sorted(wheel.platforms))} does not fit xbuildenv "
             f"{xbuildenv.version}, which needs {wanted}",

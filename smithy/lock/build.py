@@ -26,10 +26,10 @@ from packaging.version import InvalidVersion, Version
 from smithy import console
 from smithy.channel.local import LocalChannel
 from smithy.channel.model import Channel, ChannelFile
-from smithy.channel.wheel import abi
 from smithy.errors import ChannelError, UsageError
 from smithy.lock.resolve import Chosen, resolve
 from smithy.paths import cache_dir
+from smithy.platform import abi_of, parse_wheel_name
 from smithy.xbuildenv import XBuildEnv
 
 _TESTS = re.compile(r"(^|/)(tests?)/|(^|/)(test_[^/]*|[^/]*_test)\.py$")
@@ -67,7 +67,7 @@ def info_spec(xbuildenv: XBuildEnv, platform: str | None = None) -> Any:
         platform=platform or default,
         python=xbuildenv.python_version,
         arch="wasm32",
-        abi_version=abi(xbuildenv),
+        abi_version=abi_of(xbuildenv),
     )
 
 
@@ -172,11 +172,8 @@ def _base(base: Path | None, info: Any) -> Any:
 def _package_spec(path: Path, c: Chosen, xbuildenv: XBuildEnv) -> Any:
     from pyodide_lock.utils import package_spec_from_wheel
 
-    platform = c.file.filename.removesuffix(".whl").rsplit("-", 1)[-1].split(".")[0]
-    family = re.match(r"(pyemscripten_\d+_\d+|pyodide_\d+_\d+)_wasm32$", platform)
-    spec = package_spec_from_wheel(
-        path, info=info_spec(xbuildenv, family.group(1) if family else None)
-    )
+    family = parse_wheel_name(c.file.filename).platform_family
+    spec = package_spec_from_wheel(path, info=info_spec(xbuildenv, family))
     spec.depends = sorted(c.depends)
     return spec
 

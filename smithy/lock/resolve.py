@@ -18,7 +18,6 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
 from smithy.channel.model import ChannelFile
-from smithy.channel.wheel import abi, fitting_platforms
 from smithy.errors import UsageError
 from smithy.markers import pyodide_environment
 from smithy.xbuildenv import XBuildEnv
@@ -61,28 +60,9 @@ class Chosen:
 
 def tag_rank(filename: str, xbuildenv: XBuildEnv) -> int | None:
     """How well a wheel fits (lower is better); ``None`` when it does not run there."""
-    _, _, _, tags = parse_wheel_filename(filename)
-    target = f"cp{xbuildenv.python_short.replace('.', '')}"
-    minor = int(xbuildenv.python_short.split(".")[1])
-    fitting = fitting_platforms(xbuildenv)
-    best: int | None = None
-    for tag in tags:
-        if tag.platform not in fitting:
-            continue
-        if tag.platform == "any" and tag.abi == "none":
-            ok = tag.interpreter in ("py3", "py2.py3") or (
-                tag.interpreter.startswith("py3") and int(tag.interpreter[3:] or 0) <= minor
-            )
-            rank = 4
-        elif tag.abi == "abi3":
-            ok = tag.interpreter.startswith("cp3") and int(tag.interpreter[3:]) <= minor
-            rank = 3
-        else:
-            ok = tag.interpreter == target and tag.abi == target
-            rank = 0 if tag.platform.startswith(f"pyemscripten_{abi(xbuildenv)}") else 1
-        if ok and (best is None or rank < best):
-            best = rank
-    return best
+    from smithy.platform import parse_wheel_name, rank
+
+    return rank(parse_wheel_name(filename), xbuildenv)
 
 
 def resolve(

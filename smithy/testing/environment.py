@@ -56,7 +56,7 @@ _COMPLETE = ".pyodide-smithy-complete"
 
 def runtime_for(xbuildenv: XBuildEnv) -> PyodideRuntime:
     """npm's ``pyodide`` for ``xbuildenv``, installed on first use (then offline)."""
-    from smithy.channel.wheel import abi
+    from smithy.platform import abi_of
 
     wanted = xbuildenv.npm_version
     override = os.environ.get(RUNTIME_DIR_ENV)
@@ -68,10 +68,10 @@ def runtime_for(xbuildenv: XBuildEnv) -> PyodideRuntime:
         return install_runtime(root, npm_version=wanted)
     runtime = install_runtime(root, npm_version=installed)
     found = runtime_abi(runtime)
-    if found != abi(xbuildenv):
+    if found != abi_of(xbuildenv):
         raise PyodideTestError(
             f"the Pyodide runtime in ${RUNTIME_DIR_ENV} is {installed} (ABI {found}); "
-            f"xbuildenv {xbuildenv.version} needs ABI {abi(xbuildenv)}",
+            f"xbuildenv {xbuildenv.version} needs ABI {abi_of(xbuildenv)}",
             file=root,
         )
     if installed != wanted:

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from smithy.channel.local import LocalChannel
 from smithy.channel.model import MAIN, Channel, Provenance
-from smithy.channel.wheel import abi, read_wheel
+from smithy.channel.wheel import read_wheel
+from smithy.platform import abi_of
 from smithy.pyodide_runtime import PyodideRuntime
 from smithy.testing.environment import PYTEST_VERSION, TBLIB_VERSION, TestRunner, runtime_abi
 from smithy.testing.report import PyodideTestError
@@ -43,11 +44,11 @@ def prepare_dist_dir(
     took from the package index), then ``channel``."""
     from smithy.lock.build import run_lock
 
-    if runtime_abi(runtime) != abi(xbuildenv):
+    if runtime_abi(runtime) != abi_of(xbuildenv):
         # A lock of another ABI crashes Node, and pytest-pyodide then waits out a timeout.
         raise PyodideTestError(
             f"Pyodide {runtime.version} has ABI {runtime_abi(runtime)}, "
-            f"xbuildenv {xbuildenv.version} ABI {abi(xbuildenv)}",
+            f"xbuildenv {xbuildenv.version} ABI {abi_of(xbuildenv)}",
             file=runtime.package_dir,
         )
     folder.mkdir(parents=True, exist_ok=True)

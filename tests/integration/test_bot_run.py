@@ -209,7 +209,7 @@ def test_abi_bump_waits_for_dependency_wheels(stand: GitHubStandIn, tmp_path: Pa
     assert stand.pulls(ORG, alpha)[0]["head"]["ref"] == PRE_BRANCH
     assert "ABI changes" in stand.pulls(ORG, alpha)[0]["body"]
 
-    tag = "cp315-cp315-pyemscripten_2027_0_wasm32"
+    tag = "cp315-cp315-pyemscripten_2026_5_wasm32"
     wheel = read_wheel(make_wheel(tmp_path / "wheels", "alpha-pkg", "1.2.3", tag=tag))
     LocalChannel(channel_dir).put(
         wheel, labels=("main",), provenance=Provenance(sha256=wheel.sha256)

@@ -78,7 +78,7 @@ COMPILED = {
 }
 OLD_TAG, NEW_TAG = (
     "cp314-cp314-pyemscripten_2026_0_wasm32",
-    "cp315-cp315-pyemscripten_2027_0_wasm32",
+    "cp315-cp315-pyemscripten_2026_5_wasm32",
 )
 ABI_TARGET, STABLE = "315.0.0a2", "314.0.5"
 BIN = Path(sys.executable).parent

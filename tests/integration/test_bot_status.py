@@ -59,7 +59,7 @@ def org(stand: GitHubStandIn, tmp_path: Path) -> dict[str, Any]:
     stand.close(ORG, fs("gamma"), number(stand, fs("gamma")))
     for name in ("delta", "epsilon"):
         stand.merge(ORG, fs(name), number(stand, fs(name)))
-    tag = "cp315-cp315-pyemscripten_2027_0_wasm32"
+    tag = "cp315-cp315-pyemscripten_2026_5_wasm32"
     wheel = read_wheel(make_wheel(tmp_path / "wheels", "epsilon-pkg", "1.0", tag=tag))
     LocalChannel(channel).put(wheel, labels=("main",), provenance=Provenance(sha256=wheel.sha256))
     report = tmp_path / "run.json"  # a bot run that failed on zeta's feedstock
@@ -100,7 +100,7 @@ def test_status_json_names_every_state_and_why(org: dict[str, Any]) -> None:
     (migration,) = data["migrations"]
     assert (migration["xbuildenv"], migration["abi"], migration["abi_change"]) == (
         ABI,
-        "2027_0",
+        "2026_5",
         True,
     )
     rows = {f["name"]: f for f in migration["feedstocks"]}
@@ -124,7 +124,7 @@ def test_status_command_line(org: dict[str, Any], tmp_path: Path) -> None:
     base += ["--channel", org["channel"]]
     text = smithy(*base)
     assert text.code == 0, text.err
-    assert f"xbuildenv {ABI} (Python 3.15.0rc1, ABI 2027_0 (new))" in text.out
+    assert f"xbuildenv {ABI} (Python 3.15.0rc1, ABI 2026_5 (new))" in text.out
     assert f"{fs('alpha')}\tpr-open [CI success]" in text.out
     as_json = smithy(*base, "--json", "--run-report", str(org["report"]))
     assert json.loads(as_json.out)["migrations"][0]["counts"]["failed"] == 2

@@ -527,6 +527,7 @@ def fake_toolchain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, root: Path) 
     manifest = root / ".pyodide-smithy" / "manifest.json"
     data = json.loads(manifest.read_text())
     data["xbuildenv"]["python_version"] = here
+    data["xbuildenv"]["abi_version"] = "2024_0"  # made up for this Python: no table has it
     manifest.write_text(json.dumps(data))
     xb = compiled.xbuildenv_path(PINNED_DEFAULT.version)
     pyroot = compiled.pyodide_root(xb, PINNED_DEFAULT.version)
@@ -534,8 +535,7 @@ def fake_toolchain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, root: Path) 
     (pyroot / "Makefile.envs").write_text("")
     (pyroot.parent / "requirements.txt").write_text("numpy==2.4.6\n")
     (xb / "xbuildenv").symlink_to(xb / PINNED_DEFAULT.version)
-    abi = f"{2024 + sys.version_info.minor - 12}_0"
-    return xb, f"cp3{sys.version_info.minor}-cp3{sys.version_info.minor}-pyemscripten_{abi}_wasm32"
+    return xb, f"cp3{sys.version_info.minor}-cp3{sys.version_info.minor}-pyemscripten_2024_0_wasm32"
 
 
 def test_compiled_build_runs_pyodide_build_with_host_requirements_in_place(

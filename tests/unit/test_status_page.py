@@ -25,7 +25,7 @@ def migration(*stocks: FeedstockStatus) -> MigrationStatus:
         xbuildenv="315.0.0a2",
         python="3.15.0rc1",
         emscripten="6.0.5",
-        abi="2027_0",
+        abi="2026_5",
         abi_change=True,
         prerelease=True,
         feedstocks=stocks,
