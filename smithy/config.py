@@ -123,6 +123,13 @@ class FeedstockConfig:
         "compiled code. Wheel recipes are detected by themselves.",
         False,
     )
+    build_number: int = _opt(
+        "build-number",
+        "Build number, stamped on every wheel the feedstock builds as its PEP 427 build tag "
+        "(`name-1.2.0-3-cp314-...whl`). Bump it to publish a rebuild of the same version; the "
+        "bot's migration pull requests bump it, and a new version resets it to 0.",
+        0,
+    )
     tests: bool = _opt(
         "tests",
         "Run the test job: install the built wheel with micropip in a real Pyodide (Node.js) "
@@ -176,6 +183,14 @@ def _value(kind: Any, f: dataclasses.Field[Any], value: Any, path: Path, key: st
     if kind is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"'{key}' must be true or false, not {value!r}", file=path, key=key)
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 10**6:
+            raise ConfigError(
+                f"'{key}' must be a whole number from 0 to 999999, not {value!r}",
+                file=path,
+                key=key,
+            )
         return value
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ConfigError(f"'{key}' must be a string, not {value!r}", file=path, key=key)
@@ -234,7 +249,10 @@ def _schema_of(cls: Any) -> dict[str, Any]:
         if dataclasses.is_dataclass(kind):
             prop = _schema_of(kind)
         else:
-            prop = {"type": "boolean" if kind is bool else "string"}
+            types = {bool: "boolean", int: "integer"}
+            prop = {"type": types.get(kind, "string")}
+            if kind is int:
+                prop |= {"minimum": 0, "maximum": 10**6 - 1}
             if "pattern" in f.metadata:
                 prop["pattern"] = f.metadata["pattern"]
         prop["description"] = f.metadata["doc"]
@@ -260,17 +278,36 @@ def replace_xbuildenv_pin(text: str, version: str, path: Path) -> str:
     ruamel.yaml's round trip finds where the value is; only that token changes, so the diff a
     maintainer reviews is one line.
     """
+    return replace_value(text, "xbuildenv", version, path)
+
+
+def replace_build_number(text: str, number: int, path: Path) -> str:
+    """``text`` with ``build-number`` set to ``number``: the value replaced in place, or, in a
+    file written before the key existed, a line added after ``xbuildenv``."""
+    return replace_value(text, "build-number", str(number), path, after="xbuildenv")
+
+
+def replace_value(text: str, key: str, value: str, path: Path, *, after: str | None = None) -> str:
+    """``text`` with the top-level ``key``'s value token replaced (quoting kept); when the key is
+    missing and ``after`` names one, ``key: value`` is added on the line after that key's."""
     from smithy.yamlio import round_trip_load
 
     data = round_trip_load(text, path, error=ConfigError)
-    if not isinstance(data, dict) or "xbuildenv" not in data:
-        raise ConfigError("no 'xbuildenv' key to update", file=path, key="xbuildenv")
-    line_no, column = data.lc.value("xbuildenv")  # type: ignore[attr-defined]
+    if not isinstance(data, dict):
+        raise ConfigError(f"no '{key}' key to update", file=path, key=key)
     lines = text.splitlines(keepends=True)
+    if key not in data:
+        if after is None or after not in data:
+            raise ConfigError(f"no '{key}' key to update", file=path, key=key)
+        line_no = data.lc.key(after)[0]  # type: ignore[attr-defined]
+        newline = "\n" if not lines[line_no].endswith("\n") else ""
+        lines[line_no] += f"{newline}{key}: {value}\n"
+        return "".join(lines)
+    line_no, column = data.lc.value(key)  # type: ignore[attr-defined]
     line = lines[line_no]
     token = re.match(r"\"[^\"]*\"|'[^']*'|[^\s#]+", line[column:])
     if token is None:
-        raise ConfigError("cannot locate the 'xbuildenv' value", file=path, key="xbuildenv")
+        raise ConfigError(f"cannot locate the '{key}' value", file=path, key=key)
     quote = token.group()[0] if token.group()[0] in "\"'" else ""
-    lines[line_no] = f"{line[:column]}{quote}{version}{quote}{line[column + token.end() :]}"
+    lines[line_no] = f"{line[:column]}{quote}{value}{quote}{line[column + token.end() :]}"
     return "".join(lines)

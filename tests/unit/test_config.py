@@ -12,6 +12,7 @@ from smithy.config import (
     json_schema,
     load_config,
     parse_config,
+    replace_build_number,
     replace_xbuildenv_pin,
     to_yaml,
 )
@@ -158,10 +159,13 @@ def test_schema_rejects_unknown_keys_and_documents_every_key() -> None:
         "pyodide-build",
         "pyodide-smithy",
         "pure-python",
+        "build-number",
         "tests",
         "channel",
         "bot",
     }
+    number = schema["properties"]["build-number"]
+    assert (number["type"], number["minimum"], number["default"]) == ("integer", 0, 0)
     assert schema["properties"]["bot"]["properties"]["prereleases"]["default"] is False
     for prop in schema["properties"].values():
         assert prop["description"]
@@ -184,3 +188,17 @@ def test_reference_page_is_current(update_golden: bool) -> None:
     assert page.read_text() == text, "run: pytest --update-golden"
     for key in ("`xbuildenv`", "`channel.label`", "`bot.prereleases`", "`pure-python`"):
         assert key in text
+
+
+@pytest.mark.parametrize("bad", [True, -1, "3", 1.5, 10**6])
+def test_a_build_number_is_a_whole_number(bad: object, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="'build-number' must be a whole number"):
+        parse_config({"xbuildenv": "314.0.5", "build-number": bad}, tmp_path / "p.yml")
+    assert parse_config({"xbuildenv": "314.0.5"}, tmp_path / "p.yml").build_number == 0
+
+
+def test_the_build_number_is_set_in_place_or_added_after_the_pin(tmp_path: Path) -> None:
+    text = '# mine\nxbuildenv: "314.0.5"  # pinned\ntests: true\n'
+    added = replace_build_number(text, 1, tmp_path / "p.yml")
+    assert added == '# mine\nxbuildenv: "314.0.5"  # pinned\nbuild-number: 1\ntests: true\n'
+    assert replace_build_number(added, 12, tmp_path / "p.yml") == added.replace(": 1\n", ": 12\n")
