@@ -67,6 +67,15 @@ class WheelName:
         return self.platforms == {"any"}
 
     @property
+    def library(self) -> bool:
+        """A library wheel (``py3-none-pyemscripten_2026_0_wasm32``): no Python ABI, one Pyodide
+        platform; what a ``shared_library``/``static_library`` feedstock publishes."""
+        return bool(self.tags) and all(
+            t.abi == "none" and t.interpreter.startswith("py") and t.platform != "any"
+            for t in self.tags
+        )
+
+    @property
     def abis(self) -> frozenset[str]:
         """The Pyodide ABIs its platform tags name (``2026_0``); empty for pure wheels."""
         return frozenset(m[2] for p in self.platforms if (m := _ABI_PLATFORM.fullmatch(p)))
@@ -167,7 +176,8 @@ def platforms_for(xbuildenv: XBuildEnv) -> frozenset[str]:
 
 def rank(wheel: WheelName, xbuildenv: XBuildEnv) -> int | None:
     """How well a wheel fits ``xbuildenv`` (lower is better: its own ABI's pyemscripten tag,
-    the legacy pyodide tag, abi3, pure); ``None`` when it does not run there."""
+    the legacy pyodide tag, a library's ``py3-none``, abi3, pure); ``None`` when it does not run
+    there."""
     fitting = platforms_for(xbuildenv)
     target = f"cp{xbuildenv.python_short.replace('.', '')}"
     minor = int(xbuildenv.python_short.split(".")[1])
@@ -180,6 +190,11 @@ def rank(wheel: WheelName, xbuildenv: XBuildEnv) -> int | None:
                 tag.interpreter.startswith("py3") and int(tag.interpreter[3:] or 0) <= minor
             )
             score = 4
+        elif tag.abi == "none":  # a library wheel: tied to the ABI, not to a CPython
+            ok = tag.interpreter in ("py3", "py2.py3") and tag.platform.startswith(
+                ("pyemscripten_", "pyodide_")
+            )
+            score = 2
         elif tag.abi == "abi3":
             ok = tag.interpreter.startswith("cp3") and int(tag.interpreter[3:]) <= minor
             score = 3

@@ -51,6 +51,9 @@ def test_legacy_and_library_tags() -> None:
     library = parse_wheel_name("libx-1.0-0-py3-none-pyemscripten_2026_0_wasm32.whl")
     assert library.abis == {"2026_0"}
     assert not library.pure
+    assert library.library
+    assert not legacy.library
+    assert not parse_wheel_name("a-1.0-py3-none-any.whl").library
     assert parse_wheel_name("a-1.0-py3-none-any.whl").pure
     assert is_pyodide_platform("emscripten_3_1_58_wasm32")
     assert not is_pyodide_platform("manylinux_2_28_x86_64")
@@ -94,6 +97,7 @@ def test_rank_prefers_the_own_abi_then_legacy_then_abi3_then_pure() -> None:
     names = {
         0: f"a-1.0-{WASM}.whl",
         1: "a-1.0-cp314-cp314-pyodide_2026_0_wasm32.whl",
+        2: "a-1.0-0-py3-none-pyemscripten_2026_0_wasm32.whl",
         3: "a-1.0-cp311-abi3-pyemscripten_2026_0_wasm32.whl",
         4: "a-1.0-py3-none-any.whl",
     }
