@@ -1,17 +1,16 @@
 """Host requirements that are other recipes' outputs, fetched from the channel and put in place.
 
 pyodide-build installs only the xbuildenv's cross-build packages as host requirements and
-silently ignores the others. For those, the channel's wheel for this xbuildenv is unpacked
-into ``HOSTSITEPACKAGES``, and a library's install prefix (``<name>-<version>-prefix.tar.gz``,
-what CI keeps of a library build) into ``WASM_LIBRARY_DIR``.
+silently ignores the others. For those, the channel's newest fitting wheel (highest build) is
+unpacked into ``HOSTSITEPACKAGES``; a library wheel's prefix goes into ``WASM_LIBRARY_DIR``
+instead, its runtime files put back where the library's build installed them, so recipes find
+``$WASM_LIBRARY_DIR/include``, ``lib/libx.so`` and ``lib/pkgconfig`` as in pyodide-recipes.
 """
 
 from __future__ import annotations
 
 import io
-import re
 import shutil
-import tarfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -21,13 +20,11 @@ from smithy.build.model import BuildError
 from smithy.channel.model import MAIN, Channel, ChannelFile
 from smithy.xbuildenv import XBuildEnv
 
-_PREFIX = re.compile(r"^(?P<name>.+)-(?P<version>[^-]+)-prefix\.tar\.gz$")
-
 
 @dataclass
 class Placement:
     wheels: list[str] = field(default_factory=list)  # file names unpacked into site-packages
-    prefixes: list[str] = field(default_factory=list)  # tarballs unpacked into the library dir
+    libraries: list[str] = field(default_factory=list)  # library wheels put in the library dir
     skipped: list[str] = field(default_factory=list)  # cross-build packages: pyodide-build's
     missing: list[str] = field(default_factory=list)  # neither on the channel nor cross-build
 
@@ -48,37 +45,31 @@ def parse_host_requirement(text: str, *, meta_path: Path | None, index: int) -> 
     return str(canonicalize_name(req.name)), str(req.specifier)
 
 
-def choose_files(
+def choose_wheel(
     files: list[ChannelFile], xbuildenv: XBuildEnv, specifier: str, *, label: str = MAIN
-) -> tuple[ChannelFile | None, ChannelFile | None]:
-    """The newest fitting wheel and the newest prefix tarball under ``label``."""
+) -> ChannelFile | None:
+    """The newest wheel under ``label`` that runs on ``xbuildenv``: highest version, then
+    highest build number, then the best tag."""
     from packaging.specifiers import SpecifierSet
-    from packaging.version import InvalidVersion, Version
 
-    from smithy.platform import InvalidWheelName, WheelName, parse_wheel_name, platforms_for
+    from smithy.platform import InvalidWheelName, parse_wheel_name, rank
 
     wanted = SpecifierSet(specifier)
-    fitting = platforms_for(xbuildenv)
-    wheels: list[tuple[WheelName, ChannelFile]] = []
-    prefixes: list[tuple[Version, ChannelFile]] = []
+    best: tuple[object, ChannelFile] | None = None
     for f in files:
-        if label not in f.labels:
+        if label not in f.labels or not f.filename.endswith(".whl"):
             continue
         try:
-            if f.filename.endswith(".whl"):
-                parsed = parse_wheel_name(f.filename)
-                fits = parsed.platforms <= fitting
-                if fits and wanted.contains(parsed.version, prereleases=True):
-                    wheels.append((parsed, f))
-            elif match := _PREFIX.match(f.filename):
-                version = Version(match["version"])
-                if wanted.contains(version, prereleases=True):
-                    prefixes.append((version, f))
-        except (InvalidWheelName, InvalidVersion):
+            parsed = parse_wheel_name(f.filename)
+        except InvalidWheelName:
             continue
-    wheel = max(wheels, key=lambda p: p[0].sort_key())[1] if wheels else None  # build tag too
-    prefix = max(prefixes, key=lambda p: p[0])[1] if prefixes else None
-    return wheel, prefix
+        score = rank(parsed, xbuildenv)
+        if score is None or not wanted.contains(parsed.version, prereleases=True):
+            continue
+        key = (*parsed.sort_key(), -score)
+        if best is None or key > best[0]:  # type: ignore[operator]
+            best = (key, f)
+    return best[1] if best else None
 
 
 def place_host_requirements(
@@ -92,7 +83,9 @@ def place_host_requirements(
     label: str = MAIN,
     meta_path: Path | None = None,
 ) -> Placement:
-    """Unpack each host requirement's channel wheel and prefix tarball where pyodide-build looks."""
+    """Unpack each host requirement's channel wheel where pyodide-build looks for it."""
+    from smithy.platform import parse_wheel_name
+
     placement = Placement()
     for i, text in enumerate(requirements):
         name, specifier = parse_host_requirement(text, meta_path=meta_path, index=i)
@@ -100,8 +93,8 @@ def place_host_requirements(
             console.info(f"host requirement {name}: a cross-build package, pyodide-build's job")
             placement.skipped.append(name)
             continue
-        wheel, prefix = choose_files(channel.files(name), xbuildenv, specifier, label=label)
-        if wheel is None and prefix is None:
+        wheel = choose_wheel(channel.files(name), xbuildenv, specifier, label=label)
+        if wheel is None:
             console.warn(
                 f"host requirement {text!r} is not on the channel {channel.description} "
                 f"(label {label}) for xbuildenv {xbuildenv.version}; pyodide-build may still "
@@ -109,14 +102,14 @@ def place_host_requirements(
             )
             placement.missing.append(name)
             continue
-        if wheel is not None:
+        if parse_wheel_name(wheel.filename).library:
+            console.info(f"host requirement {name}: {wheel.filename} -> {library_dir}")
+            place_library(channel.download(wheel), wheel, library_dir)
+            placement.libraries.append(wheel.filename)
+        else:
             console.info(f"host requirement {name}: {wheel.filename} -> {site_packages}")
             unpack_wheel(channel.download(wheel), wheel, site_packages)
             placement.wheels.append(wheel.filename)
-        if prefix is not None:
-            console.info(f"host requirement {name}: {prefix.filename} -> {library_dir}")
-            unpack_prefix(channel.download(prefix), prefix, library_dir)
-            placement.prefixes.append(prefix.filename)
     return placement
 
 
@@ -139,14 +132,39 @@ def unpack_wheel(data: bytes, file: ChannelFile, site_packages: Path) -> None:
         raise BuildError(f"{file.filename} from the channel is not a wheel: {exc}") from exc
 
 
-def unpack_prefix(data: bytes, file: ChannelFile, library_dir: Path) -> None:
+def place_library(data: bytes, file: ChannelFile, library_dir: Path) -> None:
+    """A library wheel's prefix into ``library_dir``: ``libx/prefix/**`` at its root, each
+    runtime file also at the prefix path its build installed it to, and the placeholder for
+    the library's build folder replaced by ``library_dir``."""
+    from smithy.build.library import PLACEHOLDER
+    from smithy.fsutil import is_clean_relative
+    from smithy.library import LibraryManifestError, read_manifest
+    from smithy.platform import parse_wheel_name
+
     _check_sha256(data, file)
-    library_dir.mkdir(parents=True, exist_ok=True)
+    project = parse_wheel_name(file.filename).project
     try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
-            archive.extractall(library_dir, filter="data")
-    except (tarfile.TarError, OSError) as exc:
-        raise BuildError(f"cannot unpack {file.filename} from the channel: {exc}") from exc
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            manifest = read_manifest(archive, project)
+            if manifest is None:
+                raise BuildError(f"{file.filename} from the channel has no library manifest")
+            members: dict[str, bytes] = {}
+            inside = f"{manifest.prefix}/"
+            for info in archive.infolist():
+                if info.filename.startswith(inside) and not info.is_dir():
+                    members[info.filename.removeprefix(inside)] = archive.read(info)
+            for prefix_path, wheel_path in manifest.runtime.items():
+                members[prefix_path] = archive.read(wheel_path)
+    except (zipfile.BadZipFile, KeyError, LibraryManifestError) as exc:
+        raise BuildError(f"{file.filename} from the channel is not a library wheel: {exc}") from exc
+    marker = PLACEHOLDER.encode()
+    for rel, content in sorted(members.items()):
+        if not is_clean_relative(rel):
+            raise BuildError(f"unsafe path in a library wheel from the channel: {rel}")
+        target = library_dir.joinpath(*PurePosixPath(rel).parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.unlink(missing_ok=True)
+        target.write_bytes(content.replace(marker, str(library_dir).encode()))
 
 
 def _check_sha256(data: bytes, file: ChannelFile) -> None:

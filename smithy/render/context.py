@@ -19,8 +19,8 @@ _KIND_DESCRIPTIONS = {
     BuildKind.PREBUILT_WHEEL: "prebuilt Emscripten wheel fetched and checked (no Emscripten)",
     BuildKind.PURE_SDIST: "pure-Python sdist built with pypa/build, PEP 517 (no Emscripten)",
     BuildKind.COMPILED: "pyodide-build with Emscripten",
-    BuildKind.SHARED_LIBRARY: "shared library built with pyodide-build (kept as a CI artifact)",
-    BuildKind.STATIC_LIBRARY: "static library built with pyodide-build (kept as a CI artifact)",
+    BuildKind.SHARED_LIBRARY: "shared library built with pyodide-build, published as a library wheel",
+    BuildKind.STATIC_LIBRARY: "static library built with pyodide-build, published as a library wheel",
 }
 
 
@@ -61,19 +61,20 @@ class RenderContext:
     @property
     def ci_description(self) -> str:
         """What the generated CI does, in a sentence's tail, for the README."""
-        if not self.kind.makes_wheel:
-            return (
-                "builds it with pyodide-build and keeps what it built as a workflow artifact "
-                "(publishing libraries to a channel is not supported yet)"
-            )
-        steps = ["builds it"]
-        if self.config.tests:
+        steps = ["builds it" if self.kind.makes_wheel else "builds it as a library wheel"]
+        if self.runs_tests:
             steps.append("tests it in a real Pyodide")
         if self.upload_target:
             steps.append(f"uploads it to the {self.channel_description}")
         else:
             steps.append(f"does not upload it: the {self.channel_description}")
         return ", ".join(steps[:-1]) + " and " + steps[-1]
+
+    @property
+    def runs_tests(self) -> bool:
+        """A test job: for packages and shared libraries (loaded in Pyodide), not for a static
+        library, which holds nothing Pyodide runs."""
+        return self.config.tests and self.kind is not BuildKind.STATIC_LIBRARY
 
     @property
     def license_summary(self) -> str:
@@ -120,6 +121,7 @@ class RenderContext:
             "value": self.kind.value,
             "needs_emscripten": self.kind.needs_emscripten,
             "makes_wheel": self.kind.makes_wheel,
+            "runs_tests": self.runs_tests,
         }
         install = self.smithy_install
         return {

@@ -23,12 +23,13 @@ MARKER = "@@pyodide-smithy-test@@"
 TIMEOUT = 600
 
 _SCRIPT = """
-import importlib.metadata, json, sys, traceback
+import ctypes, importlib.metadata, json, sys, traceback
 import micropip
 
 requirements = json.loads({requirements!r})
 index_urls = json.loads({index_urls!r})
 names = json.loads({names!r})
+libraries = json.loads({libraries!r})
 result = {{"install_error": None, "imports": [], "installed": []}}
 try:
     await micropip.install(requirements, index_urls=index_urls, keep_going=True)
@@ -48,6 +49,15 @@ else:
             # Without this frame: the traceback starts in the package itself.
             lines = traceback.format_exception(type(exc), exc, exc.__traceback__.tb_next)
             result["imports"].append({{"name": name, "ok": False, "traceback": "".join(lines)}})
+        else:
+            result["imports"].append({{"name": name, "ok": True, "traceback": None}})
+    for library in libraries:  # by bare name, through LD_LIBRARY_PATH, as dependents do
+        name = f"{{library}} (shared library)"
+        try:
+            ctypes.CDLL(library)
+        except BaseException as exc:
+            text = "".join(traceback.format_exception_only(exc))
+            result["imports"].append({{"name": name, "ok": False, "traceback": text}})
         else:
             result["imports"].append({{"name": name, "ok": True, "traceback": None}})
 sys.stdout.flush()
@@ -85,12 +95,15 @@ def check_imports(
     requirements: list[str],
     index_urls: list[str],
     names: tuple[str, ...],
+    libraries: tuple[str, ...] = (),
 ) -> ImportCheck:
-    """Install ``requirements`` from ``index_urls`` with micropip, then import each name."""
+    """Install ``requirements`` from ``index_urls`` with micropip, then import each name and
+    load each shared library by its bare name (``ctypes.CDLL("libx.so")``)."""
     script = _SCRIPT.format(
         requirements=json.dumps(requirements),
         index_urls=json.dumps([url.rstrip("/") for url in index_urls]),
         names=json.dumps(list(names)),
+        libraries=json.dumps(list(libraries)),
         marker=MARKER,
     )
     with tempfile.TemporaryDirectory(prefix="pyodide-smithy-imports-") as tmp:

@@ -93,8 +93,13 @@ def run_test(feedstock: Path, *, dist: Path, channel: str | None = None) -> Test
         if recipe.test_files:
             pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
             speculative = pool.submit(_speculate, run_steps, requirements)
+        names, libraries = _checks(recipe.import_names, wheels)
         check = check_imports(
-            runtime, requirements=requirements, index_urls=indexes, names=recipe.import_names
+            runtime,
+            requirements=requirements,
+            index_urls=indexes,
+            names=names,
+            libraries=libraries,
         )
         install_error = check.install_error
         if install_error is not None:
@@ -126,6 +131,33 @@ def run_test(feedstock: Path, *, dist: Path, channel: str | None = None) -> Test
         installed=tuple(f"{i.name}=={i.version}" for i in check.installed),
         pyodide=runtime.version,
     )
+
+
+def _checks(
+    imports: tuple[str, ...], wheels: list[Wheel]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What step 1 tries: the recipe's imports, and for a library wheel its helper package and
+    each runtime file at the wheel's top, loaded by bare name as a dependent would."""
+    import zipfile
+
+    from smithy.library import LibraryManifestError, read_manifest
+    from smithy.platform import parse_wheel_name
+
+    names, libraries = list(imports), []
+    for wheel in wheels:
+        if not parse_wheel_name(wheel.filename).library:
+            continue
+        try:
+            with zipfile.ZipFile(wheel.path) as archive:
+                manifest = read_manifest(archive, wheel.project)
+                top = [n for n in archive.namelist() if "/" not in n and ".so" in n]
+        except (OSError, zipfile.BadZipFile, LibraryManifestError) as exc:
+            raise FeedstockError(f"{wheel.filename} is not a library wheel: {exc}") from None
+        if manifest is None:
+            continue
+        names.append(manifest.package)
+        libraries += sorted(top)
+    return tuple(dict.fromkeys(names)), tuple(libraries)
 
 
 def _indexes(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from smithy.build.host import _wheel_target, choose_files, parse_host_requirement
+from smithy.build.host import _wheel_target, choose_wheel, parse_host_requirement
 from smithy.build.model import BuildError, BuildResult, BuildSpec, read_spec, retained_patterns
 from smithy.build.pure import Layout, script_env, trim_archive_extension
 from smithy.build.wheelops import check_version, impurity
@@ -125,12 +125,12 @@ def test_script_env_mirrors_pyodide_build(tmp_path: Path) -> None:
 def test_result_json() -> None:
     result = BuildResult(
         kind=BuildKind.SHARED_LIBRARY,
-        wheels=(Path("/o/libfoo-1.0.zip"), Path("/o/libfoo-1.0-prefix.tar.gz")),
+        wheels=(Path("/o/libfoo-1.0-0-py3-none-pyemscripten_2026_0_wasm32.whl"),),
         tests_archives=(),
     )
     assert result.to_json() == {
         "kind": "shared-library",
-        "wheels": ["/o/libfoo-1.0.zip", "/o/libfoo-1.0-prefix.tar.gz"],
+        "wheels": ["/o/libfoo-1.0-0-py3-none-pyemscripten_2026_0_wasm32.whl"],
         "tests_archives": [],
     }
 
@@ -153,31 +153,36 @@ def cf(filename: str, labels: tuple[str, ...] = ("main",)) -> ChannelFile:
 WASM = "cp314-cp314-pyemscripten_2026_0_wasm32"
 
 
-def test_choose_the_newest_fitting_files() -> None:
+def test_choose_the_newest_fitting_wheel_and_its_highest_build() -> None:
     files = [
         cf(f"dep-1.0-{WASM}.whl"),
         cf(f"dep-1.2-{WASM}.whl"),
         cf(f"dep-1.3-{WASM}.whl", labels=("staging",)),
         cf("dep-2.0-cp313-cp313-pyemscripten_2025_0_wasm32.whl"),
+        cf("dep-2.1-cp313-cp313-pyemscripten_2026_0_wasm32.whl"),  # another CPython
         cf("dep-1.5-cp314-cp314-emscripten_5_0_3_wasm32.whl"),
         cf("dep-3.0-py3-none-any.whl"),
-        cf("dep-1.0-prefix.tar.gz"),
-        cf("dep-1.1-prefix.tar.gz"),
         cf("dep-9.0-cp314-cp314-linux_x86_64.whl"),
         cf("dep-1.0.tar.gz"),
+        cf(f"dep-1.1-2-{WASM}.whl"),
+        cf(f"dep-1.1-10-{WASM}.whl"),
+        cf(f"dep-1.1-{WASM}.whl"),
+        cf("dep-1.1-3-py3-none-pyemscripten_2026_0_wasm32.whl"),
+        cf("dep-1.1-4-py3-none-pyemscripten_2025_0_wasm32.whl"),
     ]
-    wheel, prefix = choose_files(files, PINNED_DEFAULT, "")
-    assert wheel is not None
-    assert wheel.filename == "dep-3.0-py3-none-any.whl"
-    assert prefix is not None
-    assert prefix.filename == "dep-1.1-prefix.tar.gz"
-    wheel, prefix = choose_files(files, PINNED_DEFAULT, "<2")
-    assert wheel is not None
-    assert wheel.filename == "dep-1.5-cp314-cp314-emscripten_5_0_3_wasm32.whl"
-    wheel, prefix = choose_files(files, PINNED_DEFAULT, "<1.5", label="staging")
-    assert wheel is not None
-    assert wheel.filename == f"dep-1.3-{WASM}.whl"
-    assert prefix is None
+    chosen = choose_wheel(files, PINNED_DEFAULT, "")
+    assert chosen is not None
+    assert chosen.filename == "dep-3.0-py3-none-any.whl"
+    chosen = choose_wheel(files, PINNED_DEFAULT, "<2")
+    assert chosen is not None
+    assert chosen.filename == "dep-1.5-cp314-cp314-emscripten_5_0_3_wasm32.whl"
+    chosen = choose_wheel(files, PINNED_DEFAULT, "<1.5", label="staging")
+    assert chosen is not None
+    assert chosen.filename == f"dep-1.3-{WASM}.whl"
+    chosen = choose_wheel(files, PINNED_DEFAULT, "==1.1")
+    assert chosen is not None
+    assert chosen.filename == f"dep-1.1-10-{WASM}.whl"  # build 10 > 3 > 2 > none, by number
+    assert choose_wheel(files, PINNED_DEFAULT, ">9") is None
 
 
 def test_host_requirement_entries(tmp_path: Path) -> None:

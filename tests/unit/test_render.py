@@ -140,13 +140,15 @@ def test_pure_python_refused_for_recipes_that_compile(recipes_root: Path) -> Non
     assert info.value.key == "pure-python"
 
 
-def test_libraries_build_but_do_not_pretend_to_upload(recipes_root: Path) -> None:
-    for name in ("libopenblas", "libzlib"):
+def test_libraries_build_test_and_upload_their_wheel(recipes_root: Path) -> None:
+    jobs = {"libopenblas": {"build", "test", "upload"}, "libzlib": {"build", "upload"}}
+    for name, expected in jobs.items():  # a static library holds nothing Pyodide runs
         flow = workflow(render_recipe(recipes_root / name))
-        assert set(flow["jobs"]) == {"build"}
+        assert set(flow["jobs"]) == expected
         run = steps_run(flow["jobs"]["build"])
         assert "install-emscripten" in run
         assert "pyodide-smithy build" in run
+        assert "pyodide-smithy upload dist/*.whl" in steps_run(flow["jobs"]["upload"])
 
 
 def test_tests_can_be_switched_off(recipes_root: Path) -> None:
