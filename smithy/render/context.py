@@ -19,8 +19,8 @@ _KIND_DESCRIPTIONS = {
     BuildKind.PREBUILT_WHEEL: "prebuilt Emscripten wheel fetched and checked (no Emscripten)",
     BuildKind.PURE_SDIST: "pure-Python sdist built with pypa/build, PEP 517 (no Emscripten)",
     BuildKind.COMPILED: "pyodide-build with Emscripten",
-    BuildKind.SHARED_LIBRARY: "shared library built with pyodide-build, published as a library wheel",
-    BuildKind.STATIC_LIBRARY: "static library built with pyodide-build, published as a library wheel",
+    BuildKind.SHARED_LIBRARY: "shared library built with pyodide-build, published as a wheel",
+    BuildKind.STATIC_LIBRARY: "static library built with pyodide-build, published as a wheel",
 }
 
 
