@@ -88,6 +88,11 @@ class WheelName:
                 return platform.removesuffix("_wasm32")
         return None
 
+    def with_build(self, number: int) -> str:
+        """This file name with the PEP 427 build tag ``number`` (any previous one replaced)."""
+        parts = self.filename.removesuffix(".whl").split("-")
+        return "-".join([parts[0], parts[1], str(number), *parts[-3:]]) + ".whl"
+
     def sort_key(self) -> tuple[Version, tuple[()] | tuple[int, str]]:
         """Newer version first, then the higher build number (PEP 427: a tag sorts after none)."""
         return (self.version, self.build)

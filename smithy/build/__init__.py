@@ -7,6 +7,8 @@ pure.py      wheel recipes and pure sdists (pypa/build), no Emscripten
 wheelops.py  build.post in the unpacked wheel, purity check, test unvendoring
 compiled.py  pyodide-build with Emscripten: checks, command line and environment
 host.py      host requirements from the channel into HOSTSITEPACKAGES / WASM_LIBRARY_DIR
+library.py   a library build's outputs packed as a library wheel
+finalize.py  last step on every wheel: build tag, Requires-Dist from the recipe
 runner.py    the one helper every subprocess goes through
 """
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,6 +90,7 @@ def run_build(
     ``--no-isolation``, using the build backend installed here.
     """
     from smithy.build import wheelops
+    from smithy.build.finalize import finalize_wheel
 
     fs = read_feedstock(feedstock)
     console.info(
@@ -106,9 +106,21 @@ def run_build(
         else:
             made = [_pure(fs, work, staged, isolation=isolation)]
         tests = []
-        for path in made:
+        for path in made if fs.kind.makes_wheel else ():  # a library wheel holds no tests
             if path.suffix == ".whl" and (archive := wheelops.unvendor(path, fs.spec)):
                 tests.append(archive)
+        made = [  # last: unvendoring repacks the wheel, which would undo the build tag
+            finalize_wheel(
+                path,
+                build_number=fs.config.build_number,
+                run_requirements=fs.recipe.run_requirements,
+                xbuildenv=fs.xbuildenv,
+                meta_path=fs.spec.meta_path,
+            )
+            if path.suffix == ".whl"
+            else path
+            for path in made
+        ]
         placed = publish([*made, *tests], output.absolute())
     names = {p.name: p for p in placed}
     result = BuildResult(
@@ -170,21 +182,35 @@ def _compiled(fs: Feedstock, work: Path, staged: Path, channel: str | None) -> l
         index_url=index_env().get("PIP_INDEX_URL"),
     )
     _host_requirements(fs, paths, channel)
+    library = not fs.kind.makes_wheel
+    if library:
+        from smithy.build.library import snapshot
+
+        before = snapshot(paths.libs)
     cmd, env = compiled.compiled_command(fs.recipe, fs.config, fs.xbuildenv, paths)
     dist = fs.recipe.directory / "dist"
     shutil.rmtree(dist, ignore_errors=True)  # pyodide-build's output folder: only this build's
     runner.run(
         cmd, what=f"pyodide-build for {fs.recipe.name}", cwd=work, env=env, file=fs.spec.meta_path
     )
-    library = not fs.kind.makes_wheel
-    pattern = "*.zip" if fs.kind is BuildKind.SHARED_LIBRARY else "*.whl"
-    found = sorted(dist.glob(pattern)) if fs.kind is not BuildKind.STATIC_LIBRARY else []
-    if not library and not found:
-        raise BuildError(f"pyodide-build left no wheel in {dist}", file=fs.spec.meta_path)
-    made = [Path(shutil.copy2(p, staged / p.name)) for p in found]
     if library:
-        made.append(_prefix_tarball(fs.recipe, paths.libs, staged))
-    return made
+        from smithy.build.library import library_wheel
+
+        zips = sorted(dist.glob("*.zip"))
+        wheel = library_wheel(
+            fs.recipe,
+            fs.kind,
+            fs.xbuildenv,
+            libs=paths.libs,
+            before=before,
+            runtime_zip=zips[0] if zips else None,
+            out=staged,
+        )
+        return [wheel]
+    found = sorted(dist.glob("*.whl"))
+    if not found:
+        raise BuildError(f"pyodide-build left no wheel in {dist}", file=fs.spec.meta_path)
+    return [Path(shutil.copy2(p, staged / p.name)) for p in found]
 
 
 def _host_requirements(fs: Feedstock, paths: CompiledPaths, channel: str | None) -> None:
@@ -219,16 +245,6 @@ def _check_pyodide_build(config: FeedstockConfig) -> None:
         console.warn(
             f"{CONFIG_FILE} pins pyodide-build {config.pyodide_build}; building with {here}"
         )
-
-
-def _prefix_tarball(recipe: Recipe, libs: Path, staged: Path) -> Path:
-    """``<name>-<version>-prefix.tar.gz`` of ``WASM_LIBRARY_DIR``, as the feedstock's CI makes."""
-    if not libs.is_dir():
-        raise BuildError(f"the library build installed nothing into {libs} (WASM_LIBRARY_DIR)")
-    target = staged / f"{recipe.name}-{recipe.version}-prefix.tar.gz"
-    with tarfile.open(target, "w:gz") as archive:
-        archive.add(libs, arcname=".")
-    return target
 
 
 def publish(files: list[Path], output: Path) -> list[Path]:

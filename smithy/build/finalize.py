@@ -92,12 +92,9 @@ def build_tagged(filename: str, build_number: int) -> str:
     from smithy.platform import InvalidWheelName, parse_wheel_name
 
     try:
-        parsed = parse_wheel_name(filename)
+        return parse_wheel_name(filename).with_build(build_number)
     except InvalidWheelName as exc:
         raise BuildError(f"not a valid wheel file name: {exc}", file=filename) from None
-    parts = parsed.filename.removesuffix(".whl").split("-")
-    name, version, tags = parts[0], parts[1], parts[-3:]
-    return "-".join([name, version, str(build_number), *tags]) + ".whl"
 
 
 def rewrite_metadata(metadata: bytes, requirements: list[str]) -> bytes:

@@ -7,13 +7,10 @@ recipes from PyPI through their short redirect URLs.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import re
 import shutil
 import sysconfig
-import tarfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,15 +18,19 @@ from pathlib import Path
 import pytest
 
 from smithy.build import BuildError, BuildResult, run_build
+from smithy.build.finalize import UPSTREAM_METADATA, read_requirements
 from smithy.build.host import place_host_requirements
+from smithy.build.library import PLACEHOLDER
 from smithy.build.model import read_spec
 from smithy.build.pure import Layout, build_pure_sdist
 from smithy.channel.local import LocalChannel
 from smithy.channel.model import Provenance
 from smithy.channel.wheel import read_wheel
+from smithy.config import CONFIG_FILE, replace_build_number
 from smithy.errors import NetworkError
 from smithy.feedstock.init import run_init
 from smithy.paths import cache_dir
+from smithy.pyodide_runtime import PyodideRuntime
 from smithy.recipe.load import load_recipe
 from smithy.recipe.model import BuildKind
 from smithy.xbuildenv import PINNED_DEFAULT
@@ -122,20 +123,21 @@ def test_pure_wheel_post_and_retained_tests(
     root = feedstock(tmp_path, wheel_meta("tiny", url, sha256(whl.read_bytes()), post))
     out = tmp_path / "dist"
     result = run_build(root, output=out)
+    built = out / "tiny-1.0-0-py3-none-any.whl"  # build-number 0: a build tag all the same
     assert result == BuildResult(
         kind=BuildKind.PURE_WHEEL,
-        wheels=(out / whl.name,),
+        wheels=(built,),
         tests_archives=(out / "tiny-tests.zip",),
     )
-    assert sorted(p.name for p in out.iterdir()) == [whl.name, "tiny-tests.zip"]
-    inside = names(out / whl.name)
-    assert read(out / whl.name, "tiny/post.txt") == "1.0 recipe\n"
+    assert sorted(p.name for p in out.iterdir()) == [built.name, "tiny-tests.zip"]
+    inside = names(built)
+    assert read(built, "tiny/post.txt") == "1.0 recipe\n"
     assert "tiny/tool.exe" not in inside
     assert "tiny/tests/test_keep.py" in inside
     assert not {"tiny/tests/test_a.py", "tiny/conftest.py"} & inside
     assert {"tiny/tests/test_a.py", "tiny/conftest.py"} <= names(out / "tiny-tests.zip")
-    read_wheel(out / whl.name)  # a valid wheel: METADATA agrees with the name
-    record = read(out / whl.name, "tiny-1.0.dist-info/RECORD")
+    read_wheel(built)  # a valid wheel: METADATA agrees with the name
+    record = read(built, "tiny-1.0.dist-info/RECORD")
     assert "tiny/post.txt" in record
     assert "tool.exe" not in record
     err = capsys.readouterr().err
@@ -144,7 +146,7 @@ def test_pure_wheel_post_and_retained_tests(
     assert " bash -ce 'rm tiny/tool.exe" in err  # variables
     assert result.to_json() == {
         "kind": "pure-wheel",
-        "wheels": [str(out / whl.name)],
+        "wheels": [str(built)],
         "tests_archives": [str(out / "tiny-tests.zip")],
     }
 
@@ -164,6 +166,88 @@ def test_sha256_mismatch_names_both_and_writes_nothing(tmp_path: Path, index: Fa
     assert not list((cache_dir() / "sources").glob("*/*"))  # not even a partial file
 
 
+# build numbers and the recipe's run requirements ---------------------------------------------
+
+UPSTREAM_REQUIRES = (
+    "numpy>=1.22",
+    "pytest>=8; extra == 'test'",
+    "upstream-only; python_version > '3'",
+)
+
+
+def numbered_feedstock(
+    tmp_path: Path, index: FakeIndex, *, number: int, run: str, upstream: tuple[str, ...]
+) -> tuple[Path, Path]:
+    """A wheel recipe (``tiny`` 1.0, upstream ``Requires-Dist`` ``upstream``) with
+    ``requirements.run`` ``run`` and ``build-number`` ``number``; the feedstock and the wheel."""
+    whl = make_wheel(tmp_path / "src", "tiny", "1.0", requires=upstream)
+    url = host(index, whl.name, whl.read_bytes())
+    meta = wheel_meta("tiny", url, sha256(whl.read_bytes()), f"requirements:\n  run: {run}\n")
+    root = feedstock(tmp_path, meta)
+    config = root / CONFIG_FILE
+    config.write_text(replace_build_number(config.read_text(), number, config))
+    return root, whl
+
+
+def test_the_build_number_and_the_recipes_requirements_are_stamped_on_the_wheel(
+    tmp_path: Path, index: FakeIndex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, whl = numbered_feedstock(
+        tmp_path, index, number=3, run="[pytz, attrs>=23]", upstream=UPSTREAM_REQUIRES
+    )
+    result = run_build(root, output=tmp_path / "dist")
+    (wheel,) = result.wheels
+    assert wheel.name == "tiny-1.0-3-py3-none-any.whl"
+    assert sorted(p.name for p in wheel.parent.iterdir()) == [wheel.name]
+    assert "Build: 3\n" in read(wheel, "tiny-1.0.dist-info/WHEEL")
+    assert read_requirements(wheel) == (
+        ["pytz", "attrs>=23", "pytest>=8; extra == 'test'"],
+        list(UPSTREAM_REQUIRES),
+    )
+    upstream = read(wheel, f"tiny-1.0.dist-info/{UPSTREAM_METADATA}")
+    assert upstream == read(whl, "tiny-1.0.dist-info/METADATA")
+    assert "tiny-1.0.dist-info/UPSTREAM_METADATA,sha256=" in read(
+        wheel, "tiny-1.0.dist-info/RECORD"
+    )
+    assert read_wheel(wheel).requires_dist == ("pytz", "attrs>=23", "pytest>=8; extra == 'test'")
+    err = capsys.readouterr().err
+    assert (
+        "warning: recipe requirements.run differs from upstream's Requires-Dist: "
+        "adds attrs, pytz; drops numpy, upstream-only\n"
+    ) in err
+    assert f"wrote {wheel}" in err
+
+
+def test_micropip_in_pyodide_installs_the_recipes_requirements(
+    tmp_path: Path, index: FakeIndex, pyodide_runtime: PyodideRuntime
+) -> None:
+    """Real Pyodide: the build-tagged wheel installs, and micropip follows the recipe's
+    requirements (dep-recipe), not upstream's (dep-upstream, which no index has)."""
+    root, _ = numbered_feedstock(
+        tmp_path, index, number=2, run="[dep-recipe]", upstream=("dep-upstream",)
+    )
+    (wheel,) = run_build(root, output=tmp_path / "dist").wheels
+    dep = make_wheel(tmp_path / "dep", "dep-recipe", "0.5")
+    for project, path in (("tiny", wheel), ("dep-recipe", dep)):
+        files = [{"filename": path.name, "body": path.read_bytes()}]
+        index.add_project(project, files, absolute=True)
+    script = f"""
+import json, micropip
+from importlib.metadata import requires, version
+await micropip.install("tiny", index_urls=["{index.base}/simple"])  # it adds /tiny/
+import tiny
+installed = micropip.list()
+print(json.dumps([version("tiny"), requires("tiny"), "dep-recipe" in installed,
+                  "dep-upstream" in installed]))
+"""
+    proc = pyodide_runtime.run(script)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == ["1.0", ["dep-recipe"], True, False]
+    fetched = {hit.path for hit in index.hits}
+    assert {"/files/tiny-1.0-2-py3-none-any.whl", f"/files/{dep.name}"} <= fetched
+    assert "/simple/dep-upstream/" not in fetched
+
+
 # the package index as a fallback for PyPI's short redirect URLs ------------------------------
 
 
@@ -175,14 +259,14 @@ def test_redirect_url_falls_back_to_the_index_then_the_cache(
     url = f"{DEAD}/packages/py3/t/tiny/{whl.name}"
     root = feedstock(tmp_path, wheel_meta("tiny", url, sha256(whl.read_bytes())))
     result = run_build(root, output=tmp_path / "dist")
-    assert [p.name for p in result.wheels] == [whl.name]
+    assert [p.name for p in result.wheels] == ["tiny-1.0-0-py3-none-any.whl"]
     err = capsys.readouterr().err
     assert f"looking {whl.name} up on the package index {index.base}/simple/" in err
     assert f"source: {whl.name} from {index.base}/files/{whl.name} (package index" in err
     assert [h.path for h in index.hits] == ["/simple/tiny/", f"/files/{whl.name}"]
     # again: from the cache, not a single request
     again = run_build(root, output=tmp_path / "dist2")
-    assert [p.name for p in again.wheels] == [whl.name]
+    assert [p.name for p in again.wheels] == ["tiny-1.0-0-py3-none-any.whl"]
     assert len(index.hits) == 2
     assert f"source: {whl.name} from the cache" in capsys.readouterr().err
 
@@ -253,7 +337,7 @@ def test_pure_sdist_with_post_keeps_tests_when_asked(
     out = tmp_path / "dist"
     result = run_build(root, output=out, isolation=False)
     assert result.kind is BuildKind.PURE_SDIST
-    assert [p.name for p in result.wheels] == ["sdpkg-2.0-py3-none-any.whl"]
+    assert [p.name for p in result.wheels] == ["sdpkg-2.0-0-py3-none-any.whl"]
     assert result.tests_archives == ()
     inside = names(result.wheels[0])
     assert {"sdpkg/tests/test_sd.py", "sdpkg/POST"} <= inside
@@ -352,7 +436,7 @@ def test_a_real_recipe_and_its_patch_through_the_pure_sdist_build(
     config.write_text(config.read_text().replace("pure-python: false", "pure-python: true"))
     result = run_build(root, output=tmp_path / "dist", isolation=False)
     assert result.kind is BuildKind.PURE_SDIST
-    assert [p.name for p in result.wheels] == ["packaging-26.1-py3-none-any.whl"]
+    assert [p.name for p in result.wheels] == ["packaging-26.1-0-py3-none-any.whl"]
     tags = read(result.wheels[0], "packaging/tags.py")
     assert 'yield f"pyodide_{abi_version}_wasm32"' in tags
     assert "pyemscripten_abi_version" not in tags
@@ -546,7 +630,8 @@ def test_compiled_build_runs_pyodide_build_with_host_requirements_in_place(
     xb, tag = fake_toolchain(tmp_path, monkeypatch, root)
     channel = LocalChannel(tmp_path / "channel")
     put(channel, make_wheel(tmp_path / "w1", "hostdep", "1.0", tag=tag))
-    add_prefix(channel, "libbar", "3.0", {"include/bar.h": "int bar;\n"})
+    bar = {"libbar/prefix/include/bar.h": "int bar;\n"}
+    put(channel, library_wheel(tmp_path / "w3", bar, {}, name="libbar", abi="2024_0"))
     built = make_wheel(
         tmp_path / "w2",
         "needsc",
@@ -561,9 +646,9 @@ def test_compiled_build_runs_pyodide_build_with_host_requirements_in_place(
     out = tmp_path / "dist"
     result = run_build(root, output=out, channel=str(channel.root))
     assert result.kind is BuildKind.COMPILED
-    assert result.wheels == (out / built.name,)
+    assert result.wheels == (out / f"needsc-2.0-0-{tag}.whl",)
     assert result.tests_archives == (out / "needsc-tests.zip",)
-    assert "needsc/tests/test_c.py" not in names(out / built.name)
+    assert "needsc/tests/test_c.py" not in names(result.wheels[0])
     seen = json.loads((tmp_path / "log.json").read_text())
     assert seen["argv"][:2] == ["build-recipes-no-deps", "needsc"]
     assert seen["argv"][-1] == "--force-rebuild"
@@ -581,7 +666,9 @@ def test_compiled_build_runs_pyodide_build_with_host_requirements_in_place(
     assert "a cross-build package, pyodide-build's job" in err
 
 
-def test_a_static_library_keeps_its_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_static_library_becomes_a_library_wheel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     meta = COMPILED_META.replace(
         "requirements:\n  host: [hostdep]\n", "build:\n  type: static_library\n  script: make\n"
     )
@@ -591,9 +678,13 @@ def test_a_static_library_keeps_its_prefix(tmp_path: Path, monkeypatch: pytest.M
     out = tmp_path / "dist"
     result = run_build(root, output=out)
     assert result.kind is BuildKind.STATIC_LIBRARY
-    assert result.wheels == (out / "needsc-2.0-prefix.tar.gz",)
-    with tarfile.open(out / "needsc-2.0-prefix.tar.gz") as archive:
-        assert "./include/mine.h" in archive.getnames()
+    assert result.wheels == (out / "needsc-2.0-0-py3-none-pyemscripten_2024_0_wasm32.whl",)
+    assert result.tests_archives == ()
+    members = names(result.wheels[0])
+    assert "needsc/prefix/include/mine.h" in members
+    manifest = json.loads(read(result.wheels[0], "needsc/library.json"))
+    assert (manifest["kind"], manifest["runtime"]) == ("static_library", {})
+    assert not [m for m in members if m.endswith(".so")]
 
 
 # host requirements from a channel -------------------------------------------------------------
@@ -604,33 +695,25 @@ def put(channel: LocalChannel, wheel: Path, label: str = "main") -> None:
     channel.put(info, labels=(label,), provenance=Provenance(sha256=info.sha256))
 
 
-def add_prefix(channel: LocalChannel, name: str, version: str, files: dict[str, str]) -> None:
-    """A library's install prefix on the channel (the API uploads wheels only)."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for path, text in files.items():
-            member = tarfile.TarInfo(f"./{path}")
-            member.size = len(text.encode())
-            archive.addfile(member, io.BytesIO(text.encode()))
-    body = buffer.getvalue()
-    filename = f"{name}-{version}-prefix.tar.gz"
-    (channel.root / "main" / "files").mkdir(parents=True, exist_ok=True)
-    (channel.root / "main" / "files" / filename).write_bytes(body)
-    registry = json.loads((channel.root / "channel.json").read_text())
-    registry["files"].append(
-        {
-            "package": name,
-            "version": version,
-            "filename": filename,
-            "sha256": hashlib.sha256(body).hexdigest(),
-            "size": len(body),
-            "labels": ["main"],
-            "upload_time": "2026-01-01T00:00:00+00:00",
-            "provenance": None,
-            "url": "",
-        }
-    )
-    (channel.root / "channel.json").write_text(json.dumps(registry))
+LIBFOO = "libfoo-1.0-0-py3-none-pyemscripten_2026_0_wasm32"
+
+
+def library_wheel(
+    folder: Path,
+    files: dict[str, str],
+    runtime: dict[str, str],
+    *,
+    name: str = "libfoo",
+    version: str = "1.0",
+    abi: str = "2026_0",
+) -> Path:
+    """A library wheel as a library feedstock publishes it (smithy/library.py)."""
+    manifest = {"format": 1, "name": name, "version": version, "kind": "shared_library"}
+    manifest |= {"prefix": f"{name}/prefix", "runtime": runtime}
+    files = {**files, f"{name}/library.json": json.dumps(manifest)}
+    tag = f"py3-none-pyemscripten_{abi}_wasm32"
+    wheel = make_wheel(folder, name, version, tag=tag, files=files)
+    return wheel.rename(folder / f"{name}-{version}-0-{tag}.whl")
 
 
 def test_host_requirements_are_placed_from_the_channel(
@@ -647,8 +730,14 @@ def test_host_requirements_are_placed_from_the_channel(
         make_wheel(dist / "c", "hostdep", "9.0", tag="cp313-cp313-pyemscripten_2025_0_wasm32"),
     )
     put(channel, make_wheel(dist / "d", "hostdep", "5.0", tag=wasm), label="staging")
-    put(channel, make_wheel(dist / "e", "libfoo", "1.0", tag=wasm))
-    add_prefix(channel, "libfoo", "1.0", {"include/foo.h": "int foo;\n", "lib/libfoo.a": "!"})
+    library = {
+        "libfoo.so": "\0asm",
+        "libfoo/__init__.py": "",
+        "libfoo/prefix/include/foo.h": "int foo;\n",
+        "libfoo/prefix/lib/libfoo.a": "!",
+        "libfoo/prefix/share/foo.cmake": f"set(ROOT {PLACEHOLDER})\n",
+    }
+    put(channel, library_wheel(dist / "e", library, {"lib/libfoo.so": "libfoo.so"}))
     site = tmp_path / "site-packages"
     libs = tmp_path / "build" / ".libs"
     placement = place_host_requirements(
@@ -659,18 +748,17 @@ def test_host_requirements_are_placed_from_the_channel(
         library_dir=libs,
         cross_build=frozenset({"numpy"}),
     )
-    assert placement.wheels == [
-        f"hostdep-1.0-{wasm}.whl",
-        f"libfoo-1.0-{wasm}.whl",
-    ]
-    assert placement.prefixes == ["libfoo-1.0-prefix.tar.gz"]
+    assert placement.wheels == [f"hostdep-1.0-{wasm}.whl"]
+    assert placement.libraries == [f"{LIBFOO}.whl"]
     assert placement.skipped == ["numpy"]
     assert placement.missing == ["missingdep"]
     assert (site / "hostdep" / "_core.so").read_text() == "wasm\n"
     assert (site / "hostdep-1.0.dist-info" / "METADATA").is_file()
-    assert (site / "libfoo" / "__init__.py").is_file()
+    assert not (site / "libfoo").exists()  # a library goes to WASM_LIBRARY_DIR only
     assert (libs / "include" / "foo.h").read_text() == "int foo;\n"
     assert (libs / "lib" / "libfoo.a").is_file()
+    assert (libs / "lib" / "libfoo.so").read_text() == "\0asm"  # back where its build put it
+    assert (libs / "share" / "foo.cmake").read_text() == f"set(ROOT {libs})\n"
     err = capsys.readouterr().err
     assert "warning: host requirement 'missingdep' is not on the channel" in err
     # a newer version replaces the older one's files
@@ -708,7 +796,7 @@ def test_real_recipes_through_pypi(
     result = run_build(root, output=tmp_path / "dist")
     assert result.kind is (BuildKind.PURE_SDIST if recipe == "joblib" else BuildKind.PURE_WHEEL)
     (wheel,) = result.wheels
-    assert wheel.name.endswith("-py3-none-any.whl")
+    assert wheel.name.endswith("-0-py3-none-any.whl")
     read_wheel(wheel)
     if recipe == "joblib":  # joblib/test/ is unvendored
         assert [p.name for p in result.tests_archives] == ["joblib-tests.zip"]
