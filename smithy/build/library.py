@@ -180,7 +180,7 @@ def _write_wheel(
         f"Metadata-Version: 2.1\nName: {recipe.name}\nVersion: {version}\n"
         f"Summary: The {recipe.name} {manifest.kind.replace('_', ' ')} for Pyodide\n"
     )
-    if recipe.license:
+    if recipe.license and recipe.license.isprintable():  # one line: no header of its own
         about += f"License: {recipe.license}\n"
     about += "".join(f"Requires-Dist: {r}\n" for r in recipe.run_requirements)
     members[f"{dist}.dist-info/METADATA"] = about.encode()
