@@ -118,14 +118,19 @@ def test_a_static_library_has_no_runtime_files(tmp_path: Path) -> None:
 def test_a_library_build_that_made_nothing_or_a_bad_version(tmp_path: Path) -> None:
     libs = tmp_path / ".libs"
     libs.mkdir()
-    args = {"libs": libs, "before": snapshot(libs), "out": tmp_path}
+    before = snapshot(libs)
+
+    def pack(recipe: Recipe, kind: BuildKind) -> Path:
+        return library_wheel(
+            recipe, kind, PINNED_DEFAULT, libs=libs, before=before, runtime_zip=None, out=tmp_path
+        )
+
     with pytest.raises(BuildError, match="installed nothing"):
-        library_wheel(RECIPE, BuildKind.STATIC_LIBRARY, PINNED_DEFAULT, runtime_zip=None, **args)
+        pack(RECIPE, BuildKind.STATIC_LIBRARY)
     with pytest.raises(BuildError, match="no zip of the shared library"):
-        library_wheel(RECIPE, BuildKind.SHARED_LIBRARY, PINNED_DEFAULT, runtime_zip=None, **args)
-    clapack = replace(RECIPE, version="CLAPACK-3.2.1")
+        pack(RECIPE, BuildKind.SHARED_LIBRARY)
     with pytest.raises(BuildError, match="'CLAPACK-3.2.1' is not a PEP 440 version"):
-        library_wheel(clapack, BuildKind.STATIC_LIBRARY, PINNED_DEFAULT, runtime_zip=None, **args)
+        pack(replace(RECIPE, version="CLAPACK-3.2.1"), BuildKind.STATIC_LIBRARY)
 
 
 GOOD = {"format": 1, "name": "libx", "version": "1.0", "kind": "shared_library", "runtime": {}}
