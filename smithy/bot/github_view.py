@@ -326,7 +326,9 @@ def published_abis(channel: Channel, packages: Iterable[str]) -> dict[str, froze
 
 def platform_abis(filename: str) -> set[str]:
     """The ABIs a wheel's platform tags name: ``pyemscripten_2026_0_wasm32`` -> 2026_0, and
-    ``any`` for a pure wheel."""
+    ``any`` for a pure wheel. A library's wheel (``py3-none-pyemscripten_2026_0_wasm32``) names
+    its ABI the same way, so a library counts as published for it like any package; every
+    version and build counts (readiness asks whether one is installable, not which)."""
     from smithy.platform import InvalidWheelName, parse_wheel_name
 
     try:

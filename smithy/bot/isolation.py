@@ -26,7 +26,9 @@ import re
 import subprocess
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from smithy.bot.plan import BOT_EMAIL, BOT_NAME
 from smithy.errors import SmithyError
@@ -74,10 +76,19 @@ def child_environment(environ: Mapping[str, str] | None = None) -> dict[str, str
     return env
 
 
-def rerender_in_child(clone: Path, *, xbuildenv: str, metadata: str | None) -> str | None:
+@dataclass(frozen=True)
+class ChildRender:
+    """What the child's rerender did: its commit (None when nothing changed) and, when it moved
+    ``build-number``, from what to what."""
+
+    commit: str | None
+    build_number: tuple[int, int] | None = None
+
+
+def rerender_in_child(clone: Path, *, xbuildenv: str, metadata: str | None) -> ChildRender:
     """``pyodide-smithy rerender --xbuildenv XBUILDENV`` of ``clone`` in a child process with
-    the module's environment; the commit it made, or None when nothing changed. A failure is
-    one SmithyError naming the file as the repository names it."""
+    the module's environment, and what it did. A failure is one SmithyError naming the file as
+    the repository names it."""
     cmd = [sys.executable, "-m", "smithy", "--quiet", "rerender", "--json"]
     cmd += ["--xbuildenv", xbuildenv, *(["--xbuildenv-metadata", metadata] if metadata else [])]
     try:
@@ -96,10 +107,21 @@ def rerender_in_child(clone: Path, *, xbuildenv: str, metadata: str | None) -> s
     if done.returncode != 0:
         raise SmithyError(_reason(done.stderr, done.returncode, clone))
     try:
-        commit = json.loads(done.stdout).get("commit")
+        report = json.loads(done.stdout)
+        commit = report.get("commit")
     except (ValueError, AttributeError):
         raise SmithyError("rerender printed no JSON report") from None
-    return str(commit) if commit else None
+    return ChildRender(str(commit) if commit else None, _build_number(report.get("build_number")))
+
+
+def _build_number(moved: Any) -> tuple[int, int] | None:
+    """``{"from": 0, "to": 1}`` as (0, 1); None when absent or not two whole numbers."""
+    if not isinstance(moved, dict):
+        return None
+    before, after = moved.get("from"), moved.get("to")
+    if type(before) is not int or type(after) is not int:
+        return None
+    return before, after
 
 
 def _reason(stderr: str, code: int, clone: Path) -> str:

@@ -25,6 +25,7 @@ from smithy.bot.plan import (
     shard_of,
     status_url_for,
 )
+from smithy.bot.pull_text import pull_body, title_for
 from smithy.bot.survey import read_org
 from smithy.errors import SmithyError, UsageError
 from smithy.github.client import GitHubClient, GitHubError, github_errors
@@ -212,7 +213,8 @@ def _migrate(
         theirs = check_out_theirs(local, remote) if replaced is not None else None
         if theirs is not None:  # a maintainer's branch: the render goes on top, kept
             guard = Guard(theirs)
-        commit = rerender_in_child(local.root, xbuildenv=target.version, metadata=metadata)
+        rendered = rerender_in_child(local.root, xbuildenv=target.version, metadata=metadata)
+        commit = rendered.commit
         what = f"push {branch} to {view.repo.full_name}"
         outcome = "unchanged" if commit is None else push(local, remote, guard, what=what)
     finally:
@@ -238,6 +240,7 @@ def _migrate(
         waited_for=decision.waited_for,
         feedstock=name,
         replaces=replaced.number if replaced is not None else None,
+        build_number=rendered.build_number,
     )
     action = _open_pull(client, org, view, branch=branch, title=title_for(target), body=body)
     if replaced is not None and RERUN_LABEL in replaced.labels:
@@ -320,77 +323,3 @@ def _open_pull(
         for found in gh_repo.get_pulls(state="open", head=f"{org}:{branch}"):
             return Action(name, "adopted", found.html_url or "", found.number)
     raise GitHubError(f"GitHub refused the pull request on {full_name} and none is open")
-
-
-def title_for(target: XBuildEnv) -> str:
-    return f"MNT: Re-render for xbuildenv {target.version}"
-
-
-def pull_body(
-    target: XBuildEnv,
-    pinned: XBuildEnv | None,
-    *,
-    feedstock: str,
-    status_url: str,
-    waited_for: tuple[str, ...] = (),
-    replaces: int | None = None,
-) -> str:
-    """What changed, why now, where the migration stands, what closing the PR means, and the
-    closed pull request it ``replaces`` (one GitHub would not re-open)."""
-    from smithy.feedstock.init import pyodide_build_for
-
-    def row(what: str, old: str | None, new: str) -> str:
-        return f"| {what} | {old or '?'} | {new} |"
-
-    abi_change = pinned is not None and target.abi_breaking_from(pinned)
-    lines = [
-        f"Re-render this feedstock for the Pyodide cross-build environment {target.version}.",
-        "",
-        "| | now | after |",
-        "| --- | --- | --- |",
-        row("xbuildenv", pinned.version if pinned else None, target.version),
-        row("Python", pinned.python_version if pinned else None, target.python_version),
-        row(
-            "Emscripten",
-            pinned.emscripten_version if pinned else None,
-            target.emscripten_version,
-        ),
-        row(
-            "pyodide-build",
-            pyodide_build_for(pinned) if pinned else None,
-            pyodide_build_for(target),
-        ),
-        "",
-        "**The ABI changes**: wheels must be rebuilt, and feedstocks that depend on this one "
-        "wait until its new wheels are published."
-        if abi_change
-        else "The ABI does not change.",
-        "",
-        *(
-            [
-                "This pull request waited until these feedstocks published wheels for the new "
-                "ABI: " + ", ".join(f"`{d}`" for d in waited_for) + ".",
-                "",
-            ]
-            if waited_for
-            else []
-        ),
-        f"Where every feedstock stands in this migration: {status_url}?feedstock={feedstock}",
-        "",
-        *(
-            [
-                f"This pull request replaces #{replaces}, labelled `{RERUN_LABEL}`: GitHub does "
-                "not re-open a pull request whose branch was deleted, force-pushed or recreated "
-                "after it was closed.",
-                "",
-            ]
-            if replaces is not None
-            else []
-        ),
-        "Closing this pull request without merging declines the migration: the bot will leave "
-        f"this feedstock alone until the `{RERUN_LABEL}` label is added or the pull request "
-        "is re-opened.",
-        "",
-        "_Opened by pyodide-smithy bot._",
-    ]
-    return "\n".join(lines)

@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from smithy import __version__, console
-from smithy.config import CONFIG_FILE, FeedstockConfig, parse_config, replace_xbuildenv_pin
+from smithy.config import (
+    CONFIG_FILE,
+    FeedstockConfig,
+    parse_config,
+    replace_build_number,
+    replace_xbuildenv_pin,
+)
 from smithy.errors import ConfigError, FeedstockError
 from smithy.feedstock.state import (
     RECIPE_DIR,
@@ -32,6 +38,22 @@ class Change:
     action: Action
 
 
+@dataclass(frozen=True)
+class BuildNumberChange:
+    """``build-number`` moved by rerender: up for a rebuild of the same version on a new
+    xbuildenv, back to 0 for a new version."""
+
+    before: int
+    after: int
+    reason: str  # "new version 1.3.0 (was 1.2.0)"
+
+    def line(self) -> str:
+        return f"build-number {self.before} -> {self.after}: {self.reason}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"from": self.before, "to": self.after, "reason": self.reason}
+
+
 @dataclass(frozen=True, kw_only=True)
 class RerenderResult:
     feedstock: Path
@@ -40,6 +62,7 @@ class RerenderResult:
     changes: tuple[Change, ...]
     hand_edited: tuple[str, ...] = ()
     commit: str | None = None
+    build_number: BuildNumberChange | None = None
 
     @property
     def up_to_date(self) -> bool:
@@ -54,6 +77,7 @@ class RerenderResult:
             "changes": [{"path": c.path, "action": c.action} for c in self.changes],
             "hand_edited": list(self.hand_edited),
             "commit": self.commit,
+            "build_number": self.build_number.to_json() if self.build_number else None,
         }
 
 
@@ -83,6 +107,7 @@ def render_feedstock(
         xbuildenv=xbuildenv,
         inputs=inputs.digest(xbuildenv),
         files={path: sha256(content) for path, content in files.items()},
+        recipe_version=recipe.version,
     )
     files[MANIFEST] = manifest.to_bytes()
     return Render(files, inputs.config_text, xbuildenv)
@@ -115,15 +140,12 @@ def run_rerender(
         )
     config = _parse(inputs.config_text, root)
     target = _target(config, manifest, xbuildenv, metadata)
-    if target.version != config.xbuildenv:
-        text = replace_xbuildenv_pin(
-            inputs.config_text.decode(), target.version, root / CONFIG_FILE
-        )
-        inputs = dataclasses.replace(inputs, config_text=text.encode())
-        config = dataclasses.replace(config, xbuildenv=target.version)
     from smithy.recipe.load import load_recipe
 
-    rendered = render_feedstock(inputs, config, target, load_recipe(root / RECIPE_DIR))
+    recipe = load_recipe(root / RECIPE_DIR)
+    number = build_number_change(config, target, recipe.version, manifest)
+    inputs, config = _settle(root, inputs, config, target, number)
+    rendered = render_feedstock(inputs, config, target, recipe)
     changes, hand_edited = _plan(root, rendered, manifest)
     result = RerenderResult(
         feedstock=root,
@@ -131,7 +153,10 @@ def run_rerender(
         previous_xbuildenv=previous,
         changes=tuple(changes),
         hand_edited=tuple(hand_edited),
+        build_number=number,
     )
+    if number is not None:
+        console.info(number.line())
     if check or not changes:
         return result
     repo = _guard(root, changes, hand_edited, manifest, force=force)
@@ -143,6 +168,59 @@ def run_rerender(
 
     sha = gitio.commit_paths(repo, [c.path for c in changes], commit_message(target.version))
     return dataclasses.replace(result, commit=sha)
+
+
+def build_number_change(
+    config: FeedstockConfig, target: XBuildEnv, version: str, manifest: Manifest | None
+) -> BuildNumberChange | None:
+    """How ``build-number`` moves in this rerender, if it does.
+
+    Back to 0 when the recipe's version differs from the one the manifest recorded (unknown in
+    a manifest written before it did: then nothing resets); else one up when rerender moves the
+    xbuildenv pin, since the same version is built again and its wheels need a new file name.
+    """
+    number = config.build_number
+    recorded = manifest.recipe_version if manifest else None
+    if recorded is not None and not same_version(recorded, version):
+        if number == 0:
+            return None
+        return BuildNumberChange(number, 0, f"new version {version} (was {recorded})")
+    if target.version != config.xbuildenv:
+        return BuildNumberChange(
+            number, number + 1, f"a rebuild of {version} for xbuildenv {target.version}"
+        )
+    return None
+
+
+def same_version(one: str, other: str) -> bool:
+    """PEP 440 equality (``1.3`` is ``1.3.0``: the same wheel name), else the same text."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(one) == Version(other)
+    except InvalidVersion:
+        return one == other
+
+
+def _settle(
+    root: Path,
+    inputs: Inputs,
+    config: FeedstockConfig,
+    target: XBuildEnv,
+    number: BuildNumberChange | None,
+) -> tuple[Inputs, FeedstockConfig]:
+    """The inputs and settings with the xbuildenv pin and build number this rerender writes:
+    each value changed in place in the config text, comments and layout kept."""
+    if target.version == config.xbuildenv and number is None:
+        return inputs, config
+    path, text = root / CONFIG_FILE, inputs.config_text.decode()
+    if target.version != config.xbuildenv:
+        text = replace_xbuildenv_pin(text, target.version, path)
+        config = dataclasses.replace(config, xbuildenv=target.version)
+    if number is not None:
+        text = replace_build_number(text, number.after, path)
+        config = dataclasses.replace(config, build_number=number.after)
+    return dataclasses.replace(inputs, config_text=text.encode()), config
 
 
 def _parse(config_text: bytes, root: Path) -> FeedstockConfig:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,10 @@ from smithy.errors import FeedstockError
 from smithy.xbuildenv import XBuildEnv
 
 MANIFEST = ".pyodide-smithy/manifest.json"
-FORMAT = 1
+FORMAT = 1  # keys are only added: a manifest without a newer key still reads (absent = unknown)
+# What any recipe version is made of (PEP 440's characters, a library's dotted words): the
+# manifest's copy is printed and compared, so nothing else gets in.
+RECIPE_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+!-]{0,99}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -21,12 +25,17 @@ class Manifest:
     xbuildenv: XBuildEnv
     inputs: str  # digest of everything the render read, see inputs_digest()
     files: dict[str, str] = field(default_factory=dict)  # generated path -> sha256
+    recipe_version: str | None = None  # what build-number counts for; None: not recorded
 
     def to_bytes(self) -> bytes:
-        data = {
+        data: dict[str, Any] = {
             "format": FORMAT,
             "generated-by": "pyodide-smithy",
             "pyodide-smithy": self.smithy_version,
+        }
+        if self.recipe_version is not None:
+            data["recipe-version"] = self.recipe_version
+        data |= {
             "xbuildenv": asdict(self.xbuildenv),
             "inputs": self.inputs,
             "files": dict(sorted(self.files.items())),
@@ -37,14 +46,21 @@ class Manifest:
     def from_bytes(cls, content: bytes, path: Path) -> Manifest:
         try:
             data: Any = json.loads(content)
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
             if data.get("format") != FORMAT:
                 raise ValueError(f"unsupported manifest format {data.get('format')!r}")
-            files = {str(k): str(v) for k, v in data["files"].items()}
+            files = data["files"]
+            if not isinstance(files, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in files.items()
+            ):
+                raise ValueError("'files' must map paths to sha256 strings")
             manifest = cls(
-                smithy_version=str(data["pyodide-smithy"]),
+                smithy_version=_string(data, "pyodide-smithy"),
                 xbuildenv=XBuildEnv(**data["xbuildenv"]),
-                inputs=str(data["inputs"]),
-                files=files,
+                inputs=_string(data, "inputs"),
+                files=dict(files),
+                recipe_version=_recipe_version(data.get("recipe-version")),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise FeedstockError(f"unreadable manifest: {exc}", file=path) from exc
@@ -58,6 +74,21 @@ class Manifest:
                     key="files",
                 )
         return manifest
+
+
+def _string(data: dict[str, Any], key: str) -> str:
+    value = data[key]
+    if not isinstance(value, str):
+        raise ValueError(f"{key!r} must be a string, not {type(value).__name__}")
+    return value
+
+
+def _recipe_version(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not RECIPE_VERSION.fullmatch(value):
+        raise ValueError(f"'recipe-version' {str(value)[:60]!r} is not a recipe version")
+    return value
 
 
 def sha256(content: bytes) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import threading
 from pathlib import Path
@@ -15,8 +16,9 @@ from smithy.channel.local import LocalChannel
 from smithy.channel.model import Provenance
 from smithy.channel.wheel import read_wheel
 from smithy.feedstock.init import run_init
+from tests.conftest import GOLDEN
 from tests.conftest import METADATA as SHARED_METADATA
-from tests.helpers import PURE_SDIST, write_recipe
+from tests.helpers import PURE_SDIST, assert_golden, write_recipe
 from tests.integration.conftest import GITHUB_LOGIN, GITHUB_ORG, GITHUB_TOKEN
 from tests.integration.github_standin import GitHubStandIn
 from tests.wheels import make_wheel
@@ -114,7 +116,10 @@ def test_non_abi_bump_opens_one_pr_each_and_a_rerun_changes_nothing(
         status = f"https://{ORG}.github.io/pyodide-smithy-admin/?feedstock={repo}"
         assert status in pulls[0]["body"]
         assert "waited until" not in pulls[0]["body"]
+        assert "| build-number | 0 | 1 |" in pulls[0]["body"]
+        assert "build-number 0 → 1: a rebuild of the same version" in pulls[0]["body"]
         assert 'xbuildenv: "314.0.5"' in tip_config(stand, repo, STABLE_BRANCH)
+        assert "\nbuild-number: 1\n" in tip_config(stand, repo, STABLE_BRANCH)
     posts, refs = stand.count("POST", r".*/pulls"), pushes(stand)
     again = run(xbuildenv="314.0.5")
     assert states(again) == dict.fromkeys(repos, State.PR_OPEN)
@@ -122,6 +127,33 @@ def test_non_abi_bump_opens_one_pr_each_and_a_rerun_changes_nothing(
     assert stand.count("POST", r".*/pulls") == posts
     assert pushes(stand) == refs
     assert all(len(stand.pulls(ORG, r)) == 1 for r in repos)
+
+
+def test_a_non_abi_migration_pr_changes_the_pin_the_build_number_and_the_render(
+    stand: GitHubStandIn, tmp_path: Path, update_golden: bool
+) -> None:
+    """The whole change a maintainer reviews, pinned: `pytest --update-golden` refreshes it.
+    Digests read as <sha256 N>, numbered as they first appear; git's index lines as <blob>."""
+    repo = add_feedstock(stand, tmp_path, "alpha-pkg")
+    run(xbuildenv="314.0.5")
+    bare = stand.git_root / ORG / f"{repo}.git"
+    diff = git(bare, "diff", "--no-color", "--no-ext-diff", "main", STABLE_BRANCH)
+    diff = re.sub(r"(?m)^index [0-9a-f]+\.\.[0-9a-f]+", "index <blob>..<blob>", diff)
+    digests: dict[str, str] = {}
+    diff = re.sub(
+        r"\b[0-9a-f]{64}\b",
+        lambda m: digests.setdefault(m[0], f"<sha256 {len(digests) + 1}>"),
+        diff,
+    )
+    assert_golden(GOLDEN / "migration-non-abi", {"pr.diff": diff.encode()}, update=update_golden)
+    config_lines = diff.split("diff --git a/pyodide-smithy.yml")[1].split("diff --git")[0]
+    changed = [x for x in config_lines.splitlines() if x[:1] in "+-" and x[:3] not in "+++---"]
+    assert changed == [
+        '-xbuildenv: "314.0.4"',
+        '+xbuildenv: "314.0.5"',
+        "-build-number: 0",
+        "+build-number: 1",
+    ]
 
 
 def test_closed_pr_is_declined_until_labelled_then_reopened(
@@ -220,6 +252,8 @@ def test_abi_bump_waits_for_dependency_wheels(stand: GitHubStandIn, tmp_path: Pa
     assert pull["head"]["ref"] == PRE_BRANCH
     assert f"published wheels for the new ABI: `{alpha}`." in pull["body"]
     assert 'xbuildenv: "315.0.0a2"' in tip_config(stand, beta, PRE_BRANCH)
+    assert "\nbuild-number: 1\n" in tip_config(stand, beta, PRE_BRANCH)  # harmless, consistent
+    assert "| build-number | 0 | 1 |" in pull["body"]
 
     # Both merged, only alpha's new wheels out: beta is not done, though nobody is behind now.
     for repo in (alpha, beta):
@@ -481,6 +515,7 @@ def test_a_maintainers_commit_on_the_bots_branch_is_never_rewritten(
     assert git(bare, "rev-parse", f"{head}^").strip() == fix  # on top, the fix kept
     assert git(bare, "log", "-1", "--format=%ae %ce", head).split() == [BOT_EMAIL, BOT_EMAIL]
     assert "Fixed by a maintainer" in tip_file(stand, repo, STABLE_BRANCH, "README.md")
+    assert "\nbuild-number: 1\n" in tip_config(stand, repo, STABLE_BRANCH)  # bumped once only
     (pull,) = stand.pulls(ORG, repo)
     assert RERUN_LABEL not in [label["name"] for label in pull["labels"]]
     assert [a.action for a in run(xbuildenv="314.0.5").actions] == ["skipped"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from smithy.bot.github_view import platform_abis, published_abis
 from smithy.bot.plan import (
     Decision,
     Feedstock,
@@ -15,6 +16,7 @@ from smithy.bot.plan import (
     shard_of,
     target_for,
 )
+from smithy.channel.model import ChannelFile
 from smithy.xbuildenv import XBuildEnv, load_catalog
 from tests.conftest import METADATA
 
@@ -140,3 +142,49 @@ def test_branch_and_shards() -> None:
     assert shards == [shard_of(n, 4) for n in names]  # stable across calls and processes
     assert set(shards) == {0, 1, 2, 3}
     assert shard_of("numpy-feedstock", 4) == 2  # pinned: sha256, not Python's salted hash()
+
+
+class ListedChannel:
+    """A channel that only lists files (all ``published_abis`` reads)."""
+
+    description = "listed"
+
+    def __init__(self, *listed: tuple[str, tuple[str, ...]]) -> None:
+        self.listed = [self._file(name, labels) for name, labels in listed]
+
+    @staticmethod
+    def _file(name: str, labels: tuple[str, ...]) -> ChannelFile:
+        package, version = name.split("-")[:2]
+        return ChannelFile(
+            package=package, version=version, filename=name, sha256="", size=0,
+            labels=labels, upload_time="",
+        )  # fmt: skip
+
+    def files(self, package: str | None = None) -> list[ChannelFile]:
+        return [f for f in self.listed if package is None or f.project == package]
+
+
+def test_a_library_wheel_publishes_its_feedstock_for_its_abi() -> None:
+    """``py3-none-pyemscripten_<abi>_wasm32``: no Python ABI, but the Pyodide ABI counts."""
+    library = "libx-1.0-0-py3-none-pyemscripten_2026_5_wasm32.whl"
+    assert platform_abis(library) == {"2026_5"}
+    channel = ListedChannel(
+        (library, ("main",)),
+        ("libx-1.0-1-py3-none-pyemscripten_2026_0_wasm32.whl", ("main",)),
+        ("liby-1.0-0-py3-none-pyemscripten_2026_5_wasm32.whl", ("staging",)),  # not main
+    )
+    published = published_abis(channel, ["libx", "liby"])  # type: ignore[arg-type]
+    assert published == {"libx": frozenset({"2026_5", "2026_0"}), "liby": frozenset()}
+    org = [
+        stock("libx", xbuildenv="315.0.0a2"),  # merged; its wheel for the new ABI is out
+        stock("liby", xbuildenv="315.0.0a2"),  # merged; only on staging
+        stock("scipy", ("numpy", "libx")),
+        stock("h5py", ("liby",)),
+    ]
+    decided = {d.feedstock: d for d in run(org=org, published=published, abi_migration=True)}
+    assert decided["libx-feedstock"].state is State.UP_TO_DATE
+    assert decided["liby-feedstock"].state is State.MERGED_AWAITING_UPLOAD
+    assert decided["scipy-feedstock"].state is State.READY
+    assert decided["scipy-feedstock"].waited_for == ("libx-feedstock",)
+    assert decided["h5py-feedstock"].state is State.AWAITING_DEPENDENCIES
+    assert decided["h5py-feedstock"].waiting_on == ("liby-feedstock",)
