@@ -330,7 +330,10 @@ class AnacondaChannel:
 
 def client_attrs(filename: str) -> dict[str, Any]:
     """A wheel's file attrs as anaconda-client makes them from its file name
-    (``inspect_package/pypi.py``, inspect_pypi_package_whl)."""
+    (``inspect_package/pypi.py``, inspect_pypi_package_whl): ``build_no`` 0 (a number) for a
+    five-part name, the PEP 427 build tag as written (a string) for a six-part one, the python
+    and abi tags as written. Split here as the client splits, not with smithy.platform, which
+    expands compressed tags (``py2.py3``) the client sends as they are."""
     parts = filename.removesuffix(".whl").split("-")
     build_no: int | str = 0
     if len(parts) == 6:

@@ -6,6 +6,7 @@ import html
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from smithy.channel.model import ChannelFile
 
@@ -30,6 +31,27 @@ def pages(
         yield project, simple / project / "index.json", _project_json(project, files).encode()
 
 
+def listing_order(files: list[ChannelFile]) -> list[ChannelFile]:
+    """A project's files as its pages list them: newest version first and, within a version,
+    the highest build first (PEP 427: a file without a build tag sorts below build 0).
+
+    micropip 0.11 ignores build tags: among files of one version it keeps the first one with
+    the best tag (``transaction._find_best_wheel`` replaces its pick only on a strictly better
+    tag), so the order of this page is what makes it install the newest build. pip sorts by
+    build itself and is indifferent to the order.
+    """
+    from smithy.platform import InvalidWheelName, parse_wheel_name
+
+    def key(f: ChannelFile) -> tuple[int, Any]:
+        try:
+            return 0, parse_wheel_name(f.filename).sort_key()
+        except InvalidWheelName:  # not from upload; listed after every wheel
+            return -1, ()
+
+    by_name = sorted(files, key=lambda f: f.filename)
+    return sorted(by_name, key=key, reverse=True)
+
+
 def _link(f: ChannelFile) -> str:
     return f"../../files/{f.filename}#sha256={f.sha256}"
 
@@ -49,7 +71,7 @@ def _root_json(names: list[str]) -> str:
 def _project_html(project: str, files: list[ChannelFile]) -> str:
     links = "".join(
         f'<a href="{html.escape(_link(f))}">{html.escape(f.filename)}</a><br>\n'
-        for f in sorted(files, key=lambda f: f.filename)
+        for f in listing_order(files)
     )
     head = f"<head><title>{project}</title></head>"
     return f"<!DOCTYPE html>\n<html>{head}<body>\n{links}</body></html>\n"
@@ -63,6 +85,6 @@ def _project_json(project: str, files: list[ChannelFile]) -> str:
             "hashes": {"sha256": f.sha256},
             "size": f.size,
         }
-        for f in sorted(files, key=lambda f: f.filename)
+        for f in listing_order(files)
     ]
     return json.dumps({"meta": {"api-version": "1.1"}, "name": project, "files": entries}) + "\n"

@@ -28,6 +28,7 @@ class UploadResult:
     filename: str
     outcome: Outcome | None  # None: failed
     error: str | None = None
+    refused: bool = False  # its name is on the channel with other bytes: no retry will do
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,24 +117,37 @@ def run_upload(
                 )
                 return UploadResult(wheel.filename, outcome)
             except SmithyError as exc:
-                return UploadResult(wheel.filename, None, str(exc))
+                refused = DIFFERENT in exc.message
+                return UploadResult(wheel.filename, None, str(exc), refused=refused)
             finally:
                 advance()
 
         results = list(pool.map(one, wheels))
     failed = [r for r in results if r.outcome is None]
+    alone = len(failed) == 1 and failed[0].refused  # its own line is the error
     for result in results:
-        if result.outcome is None:
+        if result.outcome is None and not alone:
             console.warn(f"{result.filename}: {result.error}")
-        else:
+        elif result.outcome is not None:
             console.info(f"{result.outcome:>9}  {result.filename}")
+    if alone:
+        raise ChannelError(str(failed[0].error))
     if failed:
-        raise ChannelError(
-            f"{len(failed)} of {len(results)} wheels failed "
-            f"({', '.join(r.filename for r in failed)}); run the same command again to finish",
-            file=channel.description,
-        )
+        raise ChannelError(_failure(failed, len(results)), file=channel.description)
     return results
+
+
+def _failure(failed: list[UploadResult], total: int) -> str:
+    """The last line of an upload that left ``failed`` behind: what to do about them."""
+    names = ", ".join(r.filename for r in failed)
+    refused = sum(r.refused for r in failed)
+    head = f"{len(failed)} of {total} wheels failed ({names})"
+    if not refused:
+        return f"{head}; run the same command again to finish"
+    fix = "a rebuild is published under a new build number"
+    if refused == len(failed):
+        return f"{head}: each name is on the channel with other bytes, and {fix}"
+    return f"{head}; {fix} (see above); run the same command again to finish the others"
 
 
 def _list(channel: Channel, names: dict[str, str], jobs: int) -> dict[str, list[ChannelFile]]:
@@ -175,9 +189,7 @@ def _upload_one(
                 channel.set_label(existing, label, present=True)
                 return "labelled"
             if not replace:
-                raise ChannelError(
-                    f"{DIFFERENT} {difference}; pass --replace to overwrite it", file=wheel.path
-                )
+                raise ChannelError(_refusal(wheel, existing, difference, origin))
             deleted = True  # even if its answer is lost: the next look tells
             channel.delete(existing)
             # The server may have deleted the emptied release and package: put() re-creates them.
@@ -188,9 +200,32 @@ def _upload_one(
             if attempt == ATTEMPTS - 1:
                 raise
         except ChannelError as exc:
-            if attempt == ATTEMPTS - 1 or exc.message.startswith(DIFFERENT):
+            if attempt == ATTEMPTS - 1 or DIFFERENT in exc.message:
                 raise
     raise AssertionError("unreachable")
+
+
+def _refusal(wheel: Wheel, existing: ChannelFile, difference: str, origin: Origin) -> str:
+    """One line for a file whose name the channel holds with other bytes: a rebuild needs a new
+    build number, since a published file never changes under its name (installers and locks
+    pin its sha256)."""
+    from smithy.platform import InvalidWheelName, parse_wheel_name
+
+    try:
+        number = parse_wheel_name(existing.filename).build_number
+    except InvalidWheelName:
+        number = None
+    build = "no build tag" if number is None else f"build {number}"
+    what = difference.split(" ", 1)[0]  # sha256 or md5
+    fix = (
+        "bump build-number in pyodide-smithy.yml to publish a rebuild"
+        if origin.package is not None
+        else "give a rebuild a higher build tag (PEP 427) to publish it"
+    )
+    return (
+        f"{wheel.filename} is {DIFFERENT} {what} ({build}): {fix} "
+        "(--replace overwrites the published file instead)"
+    )
 
 
 def _difference(channel: Channel, existing: ChannelFile, wheel: Wheel) -> str | None:

@@ -390,6 +390,9 @@ class AnacondaEmulator:
 
         Packages whose spellings normalise alike (``scipy_openblas64``, ``scipy-openblas64``)
         share one project page here: no source shows what pypi.anaconda.org does with them.
+        Files are listed release by release in upload order: no source shows the order
+        pypi.anaconda.org lists them in (it decides which of two builds of one version
+        micropip installs: the first listed of equal tags).
         """
         s = self.store
         if owner not in s.owners:

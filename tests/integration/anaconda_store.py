@@ -280,6 +280,19 @@ class Store:
     def stage(
         self, owner: str, name: str, version: str, basename: str, body: dict[str, Any]
     ) -> Staged:
+        """A distribution of a release is known by its basename and nothing else.
+
+        Build tags (PEP 427), from CLIENT: a wheel's release is METADATA ``Version`` and its
+        basename the file name as given (``inspect_package/pypi.py``
+        ``format_sdist_header_metadata``; ``commands/upload.py`` ``Uploader.upload_package``
+        rebuilds basenames of conda packages only), so ``x-1.0-0-….whl`` and ``x-1.0-1-….whl``
+        are two distributions of release 1.0: a new build goes in beside the old one, no
+        conflict. The client looks only for that basename before staging
+        (``Uploader._check_file``: ``GET /dist/…/{basename}``, then ``errors.Conflict(…, 409)``
+        "file … already exists"), and so does this store: the same basename again is a 409.
+        ``attrs.build_no`` is what the client sends (``inspect_pypi_package_whl``: 0, an int,
+        for a five-part name, the build tag as a string for a six-part one), kept as sent.
+        """
         package = self.package(owner, name)
         if basename in self.release(owner, name, version).files:
             raise ApiError(409, f"file {basename} already exists for {owner}/{name}/{version}")

@@ -21,6 +21,7 @@ import requests
 from binstar_client import Binstar, errors
 from binstar_client.commands import upload as upload_command  # type: ignore[import-untyped]
 
+from tests.helpers import make_build
 from tests.integration.anaconda_emulator import AnacondaEmulator, running_emulator
 from tests.integration.pypi_server import metadata, noise, wheel
 from tests.wheels import make_wheel
@@ -558,3 +559,51 @@ def test_throttling_answers_429(emu: AnacondaEmulator, api: Any, retry_after: st
     assert answer.status_code == 429
     assert answer.headers.get("Retry-After") == retry_after
     assert api.user()["login"] == OWNER  # once only
+
+
+# build tags (PEP 427) ------------------------------------------------------------------------
+
+
+def test_a_new_build_is_a_new_distribution_of_the_same_release(
+    emu: AnacondaEmulator, api: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """anaconda-client takes name and version from METADATA and keeps the file name as the
+    basename (inspect_package/pypi.py format_sdist_header_metadata; commands/upload.py
+    Uploader.upload_package), sets ``attrs.build_no`` from the file name
+    (inspect_pypi_package_whl: five parts -> 0, an int; six -> the build tag, a string), and
+    checks only that basename before staging (Uploader._check_file)."""
+    untagged, build0, build1 = (
+        make_build(tmp_path / str(b), "Tiny_Pkg", "1.0", b, requires=("six",)) for b in (None, 0, 1)
+    )
+    for path in (untagged, build0):
+        run_upload_command(emu, monkeypatch, TOKEN, str(path))
+    before = len(emu.requests)
+    run_upload_command(emu, monkeypatch, TOKEN, str(build1))
+    # the release exists: the new build goes straight in beside the others
+    quoted = "Tiny_Pkg-1.0-1-py3-none-any.whl"
+    assert emu.requests[before:] == [
+        ("HEAD", "/api"),
+        ("GET", "/api/user"),
+        ("GET", f"/api/dist/{OWNER}/Tiny_Pkg/1.0/{quoted}"),
+        ("GET", f"/api/package/{OWNER}/Tiny_Pkg"),
+        ("GET", f"/api/release/{OWNER}/Tiny_Pkg/1.0"),
+        ("POST", f"/api/stage/{OWNER}/Tiny_Pkg/1.0/{quoted}"),
+        ("POST", "/storage"),
+        ("POST", f"/api/commit/{OWNER}/Tiny_Pkg/1.0/{quoted}"),
+    ]
+    release = api.release(OWNER, "Tiny_Pkg", "1.0")
+    assert {d["basename"]: d["attrs"]["build_no"] for d in release["distributions"]} == {
+        untagged.name: 0,
+        build0.name: "0",
+        build1.name: "1",
+    }
+    assert api.package(OWNER, "Tiny_Pkg")["versions"] == ["1.0"]
+    page = requests.get(f"{emu.index_url}/{OWNER}/simple/tiny-pkg/", timeout=10).text
+    assert all(w.name in page for w in (untagged, build0, build1))
+    # the same basename again, other bytes or not, is a conflict
+    rebuilt = make_build(tmp_path / "again", "Tiny_Pkg", "1.0", 1, requires=("seven",))
+    with pytest.raises(errors.Conflict):
+        run_upload_command(emu, monkeypatch, TOKEN, str(rebuilt))
+    with pytest.raises(errors.Conflict), build1.open("rb") as fd:  # at the stage itself too
+        api.upload(OWNER, "Tiny_Pkg", "1.0", build1.name, fd, "pypi")
+    assert emu.file_bytes(OWNER, "Tiny_Pkg", "1.0", build1.name) == build1.read_bytes()

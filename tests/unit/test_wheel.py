@@ -12,6 +12,7 @@ from smithy.errors import WheelError
 from smithy.platform import abi_of, platforms_for
 from smithy.xbuildenv import load_catalog
 from tests.conftest import METADATA
+from tests.helpers import make_build
 from tests.wheels import make_wheel
 
 
@@ -102,3 +103,24 @@ def test_inside_a_feedstock_only_its_package_goes(tmp_path: Path) -> None:
         f"micropip is not an output of this feedstock, which builds example-pkg ({other})"
     )
     assert len(check_wheels([ours, other], None)) == 2  # outside a feedstock: any valid wheel
+
+
+def test_a_library_wheel_fits_its_abi_only(tmp_path: Path, catalog) -> None:  # type: ignore[no-untyped-def]
+    """``py3-none-pyemscripten_<abi>_wasm32`` (smithy.library's format) uploads like any wheel
+    for its own ABI, a build tag in its name, and is refused for another."""
+    path = make_build(
+        tmp_path,
+        "libx",
+        "1.0",
+        0,
+        tag="py3-none-pyemscripten_2026_0_wasm32",
+        files={"libx.so": b"\0asm"},
+        library="shared_library",
+    )
+    wheel = read_wheel(path)
+    assert wheel.name == "libx"
+    check_platform(wheel, catalog.get("314.0.5"))
+    check_platform(wheel, None)
+    assert check_wheels([path], catalog.get("314.0.5"), package="libx") == [wheel]
+    with pytest.raises(WheelError, match="does not fit xbuildenv 315.0.0a2"):
+        check_platform(wheel, catalog.get("315.0.0a2"))
