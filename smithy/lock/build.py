@@ -27,6 +27,7 @@ from smithy import console
 from smithy.channel.local import LocalChannel
 from smithy.channel.model import Channel, ChannelFile
 from smithy.errors import ChannelError, UsageError
+from smithy.lock.libraries import leave_out_static, library_kind, library_spec
 from smithy.lock.resolve import Chosen, resolve
 from smithy.paths import cache_dir
 from smithy.platform import abi_of, parse_wheel_name
@@ -98,6 +99,7 @@ def run_lock(
         provided=_versions(lock),
         prefetch=fetch.prefetch,
     )
+    leave_out_static(chosen)
     replaced = sorted(set(chosen) & set(lock.packages))
     unvendored: list[str] = []
     if copy is not None:
@@ -109,9 +111,9 @@ def run_lock(
             path = copy / c.file.filename
             if path.resolve() != c.path.resolve():
                 shutil.copyfile(c.path, path)
-        spec = _package_spec(path, c, xbuildenv)
+        spec = _package_spec(path, name, c, xbuildenv)
         lock.packages[name] = spec
-        if copy is not None and unvendor and _has_tests(path):
+        if copy is not None and unvendor and spec.package_type == "package" and _has_tests(path):
             tests = _unvendor(path, spec, name)
             lock.packages[tests.name] = tests
             unvendored.append(name)
@@ -169,11 +171,16 @@ def _base(base: Path | None, info: Any) -> Any:
     return spec
 
 
-def _package_spec(path: Path, c: Chosen, xbuildenv: XBuildEnv) -> Any:
+def _package_spec(path: Path, name: str, c: Chosen, xbuildenv: XBuildEnv) -> Any:
+    """pyodide-lock's entry for the wheel at ``path``; its dependencies are the resolver's."""
     from pyodide_lock.utils import package_spec_from_wheel
 
-    family = parse_wheel_name(c.file.filename).platform_family
-    spec = package_spec_from_wheel(path, info=info_spec(xbuildenv, family))
+    parsed = parse_wheel_name(c.file.filename)
+    if parsed.library:
+        version = str(_metadata(path).get("Version", "")).strip() or str(c.version)
+        spec = library_spec(path, name, version, library_kind(path, name), _sha256(path))
+    else:
+        spec = package_spec_from_wheel(path, info=info_spec(xbuildenv, parsed.platform_family))
     spec.depends = sorted(c.depends)
     return spec
 
@@ -267,6 +274,10 @@ def _sizes(rows: list[dict[str, Any]], chosen: dict[str, Chosen]) -> list[dict[s
 
 
 def _requires(path: Path) -> list[str]:
+    return _metadata(path).get_all("Requires-Dist") or []
+
+
+def _metadata(path: Path) -> Any:
     from email.parser import HeaderParser
 
     with zipfile.ZipFile(path) as archive:
@@ -274,7 +285,7 @@ def _requires(path: Path) -> list[str]:
         if not found:
             raise ChannelError("the wheel has no METADATA", file=path)
         text = archive.read(found[0]).decode("utf-8", "replace")
-    return HeaderParser().parsestr(text).get_all("Requires-Dist") or []
+    return HeaderParser().parsestr(text)
 
 
 def _sha256(path: Path) -> str:

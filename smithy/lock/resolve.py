@@ -12,15 +12,19 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from smithy.channel.model import ChannelFile
 from smithy.errors import UsageError
 from smithy.markers import pyodide_environment
 from smithy.xbuildenv import XBuildEnv
+
+if TYPE_CHECKING:
+    from smithy.platform import WheelName
 
 COMMAND_LINE = "the command line"
 
@@ -177,24 +181,33 @@ class _Catalog:
 def _options(
     name: str, files: Iterable[ChannelFile], xbuildenv: XBuildEnv
 ) -> tuple[list[tuple[Version, ChannelFile]], bool]:
-    """The files of project ``name`` that run on ``xbuildenv`` (newest version first, best tag
-    first), and whether the channel holds any wheel of it at all."""
-    ranked: list[tuple[Version, int, ChannelFile]] = []
+    """The files of project ``name`` that run on ``xbuildenv``, best first, and whether the
+    channel holds any wheel of it at all.
+
+    Best is the newest version, then the best tag, then the highest build (PEP 427: the build
+    tag breaks ties between names alike in every other part; no tag sorts below build 0). pip
+    sorts the same way, and micropip, which ignores build tags, keeps the first of equal tags
+    on an index page, which lists the highest build first (``channel.simple_pages``).
+    """
+    from smithy.platform import InvalidWheelName, parse_wheel_name, rank
+
+    ranked: list[tuple[WheelName, int, ChannelFile]] = []
     present = False
     for f in files:
         try:
-            parsed, version, _, _ = parse_wheel_filename(f.filename)
-            rank = tag_rank(f.filename, xbuildenv)
-        except ValueError:
+            parsed = parse_wheel_name(f.filename)
+        except InvalidWheelName:
             continue
-        if str(parsed) != name:
+        if parsed.project != name:
             continue
         present = True
-        if rank is not None:
-            ranked.append((version, rank, f))
+        fit = rank(parsed, xbuildenv)
+        if fit is not None:
+            ranked.append((parsed, fit, f))
+    ranked.sort(key=lambda e: e[0].build, reverse=True)
     ranked.sort(key=lambda e: e[1])
-    ranked.sort(key=lambda e: e[0], reverse=True)
-    return [(v, f) for v, _, f in ranked], present
+    ranked.sort(key=lambda e: e[0].version, reverse=True)
+    return [(p.version, f) for p, _, f in ranked], present
 
 
 def _missing(

@@ -155,3 +155,30 @@ def test_the_channel_is_asked_with_the_name_as_the_requirement_spells_it() -> No
         read_requires=lambda p: REQUIRES[p.name],
     )
     assert asked == ["Mid_Pkg", "leaf"]
+
+
+@pytest.mark.parametrize(
+    ("files", "wins"),
+    [
+        (  # a rebuild: the highest build of the version, an untagged file below build 0
+            ["re-1.0-py3-none-any.whl", "re-1.0-1-py3-none-any.whl", "re-1.0-0-py3-none-any.whl"],
+            "re-1.0-1-py3-none-any.whl",
+        ),
+        (  # a build number never outweighs a newer version
+            ["re-1.1-0-py3-none-any.whl", "re-1.0-7-py3-none-any.whl"],
+            "re-1.1-0-py3-none-any.whl",
+        ),
+        (  # PEP 427: the build tag breaks ties between otherwise equal names, as pip and
+            # micropip (first listed of equal tags) choose
+            ["re-1.0-1-py3-none-any.whl", "re-1.0-0-cp314-cp314-pyemscripten_2026_0_wasm32.whl"],
+            "re-1.0-0-cp314-cp314-pyemscripten_2026_0_wasm32.whl",
+        ),
+        (
+            ["re-1.0-9-py3-none-any.whl", "re-1.0-10-py3-none-any.whl"],  # 10 > 9, not by text
+            "re-1.0-10-py3-none-any.whl",
+        ),
+    ],
+)
+def test_the_highest_build_of_a_version_wins(files: list[str], wins: str) -> None:
+    chosen = run("re", files={f: [] for f in files})
+    assert chosen["re"].file.filename == wins
