@@ -23,6 +23,8 @@ class Review:
     requires_added: tuple[str, ...] = ()
     requires_removed: tuple[str, ...] = ()
     problems: tuple[str, ...] = field(default=())
+    requires_dist: tuple[str, ...] = ()  # the staged wheel's: the recipe's run requirements
+    upstream_requires_dist: tuple[str, ...] | None = None  # UPSTREAM_METADATA's, when kept
 
     @property
     def new_version(self) -> bool:
@@ -32,7 +34,21 @@ class Review:
     def size_change(self) -> int | None:
         return None if self.baseline is None else self.staged.size - self.baseline.size
 
+    @property
+    def build(self) -> int | None:
+        return _build(self.staged.filename)
+
+    @property
+    def baseline_build(self) -> int | None:
+        return None if self.baseline is None else _build(self.baseline.filename)
+
+    @property
+    def differs_from_upstream(self) -> bool:
+        upstream = self.upstream_requires_dist
+        return upstream is not None and set(upstream) != set(self.requires_dist)
+
     def to_json(self) -> dict[str, Any]:
+        upstream = self.upstream_requires_dist
         return {
             "file": self.staged.to_json(),
             "baseline": self.baseline.to_json() if self.baseline else None,
@@ -43,7 +59,44 @@ class Review:
             "requires_added": list(self.requires_added),
             "requires_removed": list(self.requires_removed),
             "problems": list(self.problems),
+            "build": self.build,
+            "baseline_build": self.baseline_build,
+            "requires_dist": list(self.requires_dist),
+            "upstream_requires_dist": None if upstream is None else list(upstream),
+            "requires_differ_from_upstream": self.differs_from_upstream,
         }
+
+    def lines(self) -> list[str]:
+        """The review as ``review`` prints it for people, one file's block."""
+        f, p = self.staged, self.staged.provenance
+        out = [f"{f.filename}  ({_shown(self.build)}, {f.size} bytes, uploaded {f.upload_time})"]
+        if p:
+            out.append(
+                f"  from      {p.feedstock or '?'} @ {p.commit or '?'}  "
+                f"xbuildenv {p.xbuildenv or '?'}"
+            )
+            if p.run_url:
+                out.append(f"  CI run    {p.run_url}")
+        if self.differs_from_upstream:
+            recipe = ", ".join(self.requires_dist) or "nothing"
+            upstream = ", ".join(self.upstream_requires_dist or ()) or "nothing"
+            out.append(f"  needs     recipe: {recipe}; upstream: {upstream}")
+        if self.baseline is None:
+            out.append("  new       no version of this package in main yet")
+        else:
+            kind = "new version" if self.new_version else "same version, new file"
+            if not self.new_version and self.build != self.baseline_build:
+                kind = "same version, new build"
+            out.append(
+                f"  vs main   {self.baseline.filename} ({_shown(self.baseline_build)}): {kind}, "
+                f"size {self.size_change:+d} bytes"
+            )
+            out += [f"  + file    {name}" for name in self.files_added]
+            out += [f"  - file    {name}" for name in self.files_removed]
+            out += [f"  + needs   {req}" for req in self.requires_added]
+            out += [f"  - needs   {req}" for req in self.requires_removed]
+        out += [f"  PROBLEM   {problem}" for problem in self.problems]
+        return out
 
 
 def pending(
@@ -68,9 +121,18 @@ def run_review(
     for staged, in_main in pending(staging, main, label, package):
         data = staging.download(staged)
         problems = list(_integrity(staged, data))
+        requires, upstream = _requirements(data, staged, problems)
         baseline = _baseline(staged, in_main)
         if baseline is None:
-            reviews.append(Review(staged=staged, baseline=None, problems=tuple(problems)))
+            reviews.append(
+                Review(
+                    staged=staged,
+                    baseline=None,
+                    problems=tuple(problems),
+                    requires_dist=requires,
+                    upstream_requires_dist=upstream,
+                )
+            )
             continue
         old = main.download(baseline)
         new_names, old_names = _content(data), _content(old)
@@ -84,9 +146,31 @@ def run_review(
                 requires_added=tuple(sorted(new_req - old_req)),
                 requires_removed=tuple(sorted(old_req - new_req)),
                 problems=tuple(problems),
+                requires_dist=requires,
+                upstream_requires_dist=upstream,
             )
         )
     return reviews
+
+
+def _requirements(
+    data: bytes, staged: ChannelFile, problems: list[str]
+) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    """The staged wheel's Requires-Dist and upstream's (None when it keeps none)."""
+    import io
+    import zipfile
+
+    from smithy.build.finalize import read_requirements
+    from smithy.errors import WheelError
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            archive.filename = staged.filename
+            ours, upstream = read_requirements(archive)
+    except (WheelError, zipfile.BadZipFile) as exc:
+        problems.append(f"unreadable metadata: {exc}")
+        return (), None
+    return tuple(ours), None if upstream is None else tuple(upstream)
 
 
 def run_promote(
@@ -207,20 +291,43 @@ def _same(a: ChannelFile, b: ChannelFile) -> bool:
 
 
 def _baseline(staged: ChannelFile, in_main: list[ChannelFile]) -> ChannelFile | None:
+    """The file of main the staged one follows: the newest version, a file of the same tags
+    before another, the highest build."""
     from packaging.version import InvalidVersion, Version
 
-    def key(f: ChannelFile) -> tuple[Any, bool]:
+    from smithy.platform import InvalidWheelName, WheelName, parse_wheel_name
+
+    def parsed(filename: str) -> WheelName | None:
+        try:
+            return parse_wheel_name(filename)
+        except InvalidWheelName:
+            return None
+
+    ours = parsed(staged.filename)
+
+    def key(f: ChannelFile) -> tuple[Any, bool, tuple[()] | tuple[int, str]]:
         try:
             version: Any = Version(f.version)
         except InvalidVersion:
             version = Version("0")
-        return version, _tag_part(f.filename) == _tag_part(staged.filename)
+        theirs = parsed(f.filename)
+        same_tags = ours is not None and theirs is not None and theirs.tags == ours.tags
+        return version, same_tags, theirs.build if theirs else ()
 
     return max(in_main, key=key, default=None)
 
 
-def _tag_part(filename: str) -> str:
-    return "-".join(filename.removesuffix(".whl").split("-")[-3:])
+def _build(filename: str) -> int | None:
+    from smithy.platform import InvalidWheelName, parse_wheel_name
+
+    try:
+        return parse_wheel_name(filename).build_number
+    except InvalidWheelName:
+        return None
+
+
+def _shown(build: int | None) -> str:
+    return "no build tag" if build is None else f"build {build}"
 
 
 def _platforms(filename: str) -> set[str]:
