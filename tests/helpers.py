@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,7 @@ def make_build(
     build: int | None,
     *,
     tag: str = "py3-none-any",
-    files: dict[str, str | bytes] | None = None,
+    files: Mapping[str, str | bytes] | None = None,
     requires: tuple[str, ...] = (),
     upstream_requires: tuple[str, ...] | None = None,
     library: str | None = None,

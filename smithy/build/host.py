@@ -48,8 +48,8 @@ def parse_host_requirement(text: str, *, meta_path: Path | None, index: int) -> 
 def choose_wheel(
     files: list[ChannelFile], xbuildenv: XBuildEnv, specifier: str, *, label: str = MAIN
 ) -> ChannelFile | None:
-    """The newest wheel under ``label`` that runs on ``xbuildenv``: highest version, then
-    highest build number, then the best tag."""
+    """The newest wheel under ``label`` that runs on ``xbuildenv``: highest version, then the
+    best tag, then the highest build number (PEP 427's tie-breaker, as pip and ``lock`` do)."""
     from packaging.specifiers import SpecifierSet
 
     from smithy.platform import InvalidWheelName, parse_wheel_name, rank
@@ -66,7 +66,7 @@ def choose_wheel(
         score = rank(parsed, xbuildenv)
         if score is None or not wanted.contains(parsed.version, prereleases=True):
             continue
-        key = (*parsed.sort_key(), -score)
+        key = (parsed.version, -score, parsed.build)  # as lock: the tag, then the build
         if best is None or key > best[0]:  # type: ignore[operator]
             best = (key, f)
     return best[1] if best else None

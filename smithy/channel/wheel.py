@@ -8,12 +8,15 @@ import zipfile
 from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smithy.channel.rules import is_project_name
 from smithy.errors import WheelError
 from smithy.recipe.model import normalize
 from smithy.xbuildenv import XBuildEnv
+
+if TYPE_CHECKING:
+    from smithy.platform import WheelName
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,6 +36,13 @@ class Wheel:
     def project(self) -> str:
         """PEP 503 normalised name: what an index calls the project."""
         return normalize(self.name)
+
+    @property
+    def name_info(self) -> WheelName:
+        """The file name parsed: version, build tag, tags."""
+        from smithy.platform import parse_wheel_name
+
+        return parse_wheel_name(self.filename)
 
 
 def read_wheel(path: Path) -> Wheel:
@@ -103,7 +113,7 @@ def _metadata(archive: zipfile.ZipFile, path: Path) -> Any:
 
 def check_platform(wheel: Wheel, xbuildenv: XBuildEnv | None) -> None:
     """The wheel runs on ``xbuildenv``'s Pyodide (on some Pyodide, when none is given)."""
-    from smithy.platform import abi_of, is_pyodide_platform, platforms_for
+    from smithy.platform import abi_of, is_pyodide_platform, platforms_for, rank
 
     if xbuildenv is None:
         foreign = sorted(p for p in wheel.platforms if not is_pyodide_platform(p))
@@ -114,6 +124,12 @@ def check_platform(wheel: Wheel, xbuildenv: XBuildEnv | None) -> None:
                 file=wheel.path,
             )
         return
+    if wheel.platforms <= platforms_for(xbuildenv) and rank(wheel.name_info, xbuildenv) is None:
+        raise WheelError(
+            f"tags {', '.join(sorted(map(str, wheel.name_info.tags)))} do not fit xbuildenv "
+            f"{xbuildenv.version}: its Python is {xbuildenv.python_short}",
+            file=wheel.path,
+        )
     if not wheel.platforms <= platforms_for(xbuildenv):
         abi = abi_of(xbuildenv)
         wanted = f"pyemscripten_{abi}_wasm32 (or pyodide_{abi}_wasm32, any)"

@@ -216,31 +216,7 @@ def review(
     if not reviews:
         print(f"nothing waits in {label or ctx.label} on {ctx.staging.description}")
     for r in reviews:
-        f = r.staged
-        p = f.provenance
-        print(f"{f.filename}  ({f.size} bytes, uploaded {f.upload_time})")
-        if p:
-            print(
-                f"  from      {p.feedstock or '?'} @ {p.commit or '?'}  "
-                f"xbuildenv {p.xbuildenv or '?'}"
-            )
-            if p.run_url:
-                print(f"  CI run    {p.run_url}")
-        if r.baseline is None:
-            print("  new       no version of this package in main yet")
-        else:
-            kind = "new version" if r.new_version else "same version, new file"
-            print(f"  vs main   {r.baseline.filename}: {kind}, size {r.size_change:+d} bytes")
-            for name in r.files_added:
-                print(f"  + file    {name}")
-            for name in r.files_removed:
-                print(f"  - file    {name}")
-            for req in r.requires_added:
-                print(f"  + needs   {req}")
-            for req in r.requires_removed:
-                print(f"  - needs   {req}")
-        for problem in r.problems:
-            print(f"  PROBLEM   {problem}")
+        print("\n".join(r.lines()))
 
 
 def promote(

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +52,28 @@ def pyodide_runtime() -> PyodideRuntime:
     """npm's pyodide (314.x) and PyPI's micropip, installed once per machine into .cache/."""
     default = ROOT / ".cache" / "pyodide-runtime"
     return install_runtime(Path(os.environ.get("PYODIDE_SMITHY_TEST_RUNTIME", default)))
+
+
+@pytest.fixture
+def private_runtime(pyodide_runtime: PyodideRuntime, tmp_path: Path) -> PyodideRuntime:
+    """Pyodide in Node caches fetched wheels in its own folder: each test gets its own copy."""
+    root = tmp_path / "runtime"
+    shutil.copytree(pyodide_runtime.root, root, symlinks=True)
+    return install_runtime(root)
+
+
+@contextmanager
+def serving(channel: Path) -> Iterator[str]:
+    """A local channel's folder over HTTP on 127.0.0.1 (`channel serve`'s server); its URL."""
+    from smithy.channel.serve import make_server
+
+    server = make_server(channel, port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from smithy import http
 from smithy.channel.anaconda import AnacondaChannel
 from smithy.channel.model import Provenance
 from smithy.channel.upload import Origin, run_upload
-from smithy.pyodide_runtime import PyodideRuntime, install_runtime
+from smithy.pyodide_runtime import PyodideRuntime
 from tests.conftest import METADATA
 from tests.helpers import make_build
 from tests.integration.anaconda_emulator import AnacondaEmulator, running_emulator
@@ -468,14 +467,6 @@ await pyodide_js.loadPackage("top-pkg")
 import top_pkg, mid_pkg, leaf
 print("versions", top_pkg.VERSION, mid_pkg.VERSION, leaf.VERSION)
 """
-
-
-@pytest.fixture
-def private_runtime(pyodide_runtime: PyodideRuntime, tmp_path: Path) -> PyodideRuntime:
-    """Pyodide in Node caches fetched wheels in its own folder: each test gets its own copy."""
-    root = tmp_path / "runtime"
-    shutil.copytree(pyodide_runtime.root, root, symlinks=True)
-    return install_runtime(root)
 
 
 def test_upload_review_promote_lock_and_load_in_pyodide(

@@ -8,19 +8,18 @@ micropip 0.11 ignores build tags and installs the first of equally good files an
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from smithy.channel.serve import make_server
-from smithy.pyodide_runtime import PyodideRuntime, install_runtime
+from smithy.pyodide_runtime import PyodideRuntime
 from tests.conftest import METADATA
 from tests.helpers import make_build
-from tests.integration.conftest import smithy
+from tests.integration.conftest import serving, smithy
 
 X = ("--xbuildenv", "314.0.5", "--xbuildenv-metadata", str(METADATA))
 LIBRARY = "py3-none-pyemscripten_2026_0_wasm32"
@@ -40,25 +39,10 @@ def rebuilt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return channel
 
 
-def serve(channel: Path) -> Iterator[str]:
-    server = make_server(channel, port=0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
 @pytest.fixture
 def served(rebuilt: Path) -> Iterator[str]:
-    yield from serve(rebuilt)
-
-
-@pytest.fixture
-def private_runtime(pyodide_runtime: PyodideRuntime, tmp_path: Path) -> PyodideRuntime:
-    """Pyodide in Node caches fetched wheels in its own folder: each test gets its own copy."""
-    root = tmp_path / "runtime"
-    shutil.copytree(pyodide_runtime.root, root, symlinks=True)
-    return install_runtime(root)
+    with serving(rebuilt) as url:
+        yield url
 
 
 def test_micropip_installs_the_highest_build(
@@ -104,12 +88,15 @@ def side_module(folder: Path) -> bytes:
     """``libanswer.so``: a wasm side module built with Debian's clang and wasm-ld (no
     Emscripten), as Pyodide's dynamic loader takes it (see docs/lock.md, "Libraries")."""
     if not (shutil.which("clang") and shutil.which("wasm-ld")):
-        pytest.skip("needs clang and wasm-ld (Debian: apt-get install clang lld)")
+        reason = "needs clang and wasm-ld (Debian: apt-get install clang lld)"
+        if os.environ.get("PYODIDE_SMITHY_REQUIRE_WASM_TOOLS") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
     source, obj, lib = folder / "answer.c", folder / "answer.o", folder / "libanswer.so"
     source.write_text(ANSWER_C)
     target = ["--target=wasm32-unknown-emscripten", "-fPIC", "-O2"]
-    subprocess.run(["clang", *target, "-c", source, "-o", obj], check=True)
-    link = ["wasm-ld", "--experimental-pic", "-shared", "--export-all", "-o", lib, obj]
+    subprocess.run(["clang", *target, "-c", str(source), "-o", str(obj)], check=True)
+    link = ["wasm-ld", "--experimental-pic", "-shared", "--export-all", "-o", str(lib), str(obj)]
     subprocess.run(link, check=True)
     return lib.read_bytes()
 

@@ -26,7 +26,7 @@ import pytest
 from smithy.build import compiled as compiled_module
 from smithy.build import run_build
 from smithy.feedstock.init import run_init
-from smithy.pyodide_runtime import PyodideRuntime, install_runtime
+from smithy.pyodide_runtime import PyodideRuntime
 from smithy.xbuildenv import PINNED_DEFAULT, XBuildEnv
 from tests.conftest import METADATA
 from tests.integration.conftest import smithy
@@ -160,7 +160,7 @@ def upload(root: Path, wheel: Path, channel: Path) -> None:
 
 @pytest.mark.usefixtures("wasm_tools", "toolchain", "shared_test_runtime")
 def test_a_library_and_its_dependent_from_build_to_a_loaded_lock(
-    tmp_path: Path, pyodide_runtime: PyodideRuntime, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, private_runtime: PyodideRuntime, capsys: pytest.CaptureFixture[str]
 ) -> None:
     channel = tmp_path / "channel"
     channel.mkdir()  # empty until libanswer is uploaded
@@ -236,9 +236,7 @@ def test_a_library_and_its_dependent_from_build_to_a_loaded_lock(
     packages = json.loads((served / "pyodide-lock.json").read_text())["packages"]
     assert packages["answerdep"]["depends"] == ["libanswer"]
     assert packages["libanswer"]["package_type"] == "shared_library"
-    runtime = tmp_path / "runtime"
-    shutil.copytree(pyodide_runtime.root, runtime, symlinks=True)
-    run = install_runtime(runtime).run(
+    run = private_runtime.run(
         'import pyodide_js\nawait pyodide_js.loadPackage("answerdep")\n'
         "import answerdep\nprint('answers', answerdep.answer(), answerdep.direct())\n",
         lock_file_url=str(served / "pyodide-lock.json"),

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from smithy.channel.local import LocalChannel
-from smithy.channel.serve import make_server
-from smithy.pyodide_runtime import PyodideRuntime, install_runtime
+from smithy.pyodide_runtime import PyodideRuntime
 from tests.conftest import METADATA
-from tests.integration.conftest import smithy
+from tests.integration.conftest import serving, smithy
 from tests.wheels import make_wheel
 
 X = ("--xbuildenv", "314.0.5", "--xbuildenv-metadata", str(METADATA))
@@ -65,14 +62,6 @@ def channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = smithy("upload", *wheels, "--channel", folder, "--label", "main", *X)
     assert run.code == 0, run.err
     return folder
-
-
-@pytest.fixture
-def private_runtime(pyodide_runtime: PyodideRuntime, tmp_path: Path) -> PyodideRuntime:
-    """Pyodide in Node caches fetched wheels in its own folder: each test gets its own copy."""
-    root = tmp_path / "runtime"
-    shutil.copytree(pyodide_runtime.root, root, symlinks=True)
-    return install_runtime(root)
 
 
 def lock(*args: str | Path, cwd: Path | None = None) -> dict[str, object]:
@@ -203,11 +192,8 @@ def test_copy_unvendors_tests_and_loads_in_pyodide(
 
 @pytest.fixture
 def http_channel(channel: Path) -> Iterator[str]:
-    server = make_server(channel, port=0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(channel) as url:
+        yield url
 
 
 def test_pyodide_loads_dependencies_from_the_served_channel(

@@ -84,6 +84,9 @@ def test_platforms_fit_the_xbuildenv(tmp_path: Path, catalog) -> None:  # type: 
     linux = read_wheel(make_wheel(tmp_path, "d", "1.0", tag="cp314-cp314-manylinux_2_17_x86_64"))
     with pytest.raises(WheelError, match="not a Pyodide platform"):
         check_platform(linux, None)
+    other_python = make_wheel(tmp_path, "e", "1.0", tag="cp313-cp313-pyemscripten_2026_0_wasm32")
+    with pytest.raises(WheelError, match="do not fit xbuildenv 314.0.5: its Python is 3.14"):
+        check_platform(read_wheel(other_python), x314)
 
 
 def test_metadata_name_must_be_a_project_name(tmp_path: Path) -> None:
