@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from smithy.feedstock.init import run_init
+from smithy.feedstock.rerender import run_rerender
 from tests.conftest import METADATA
 from tests.helpers import load_yaml, render_recipe
 from tests.integration.conftest import GITHUB_ORG as ORG
@@ -90,26 +92,58 @@ def bash(script: str, env: dict[str, str], cwd: Path) -> tuple[int, dict[str, st
     return proc.returncode, dict(line.split("=", 1) for line in lines), proc.stdout + proc.stderr
 
 
+def publish(stand: GitHubStandIn, feedstock: Path) -> Path:
+    """The feedstock's main branch into the stand-in, with a maintainer and a passer-by."""
+    bare = stand.create_repo(ORG, REPO)
+    git(feedstock, "push", "-q", "--force", str(bare), "HEAD:refs/heads/main")
+    stand.add_user("maintainer", "ghp_maintainer", permission={f"{ORG}/{REPO}": "maintain"})
+    stand.add_user("passer-by", "ghp_passer", permission={"*": "read"})
+    return bare
+
+
+def propose(stand: GitHubStandIn, feedstock: Path, branch: str, message: str) -> dict[str, Any]:
+    """The feedstock's uncommitted edits as a maintainer's commit on ``branch``, pushed, and a
+    pull request from it; its number and head."""
+    git(feedstock, "checkout", "-q", "-b", branch)
+    git(feedstock, "-c", "user.name=m", "-c", "user.email=m@m", "commit", "-qam", message)
+    git(feedstock, "push", "-q", str(stand.git_root / ORG / f"{REPO}.git"), branch)
+    with stand.lock:
+        repo = stand.store.orgs[ORG].repos[REPO]
+        user = stand.store.users["maintainer"]
+        made = stand.store.create_pull(repo, user, {"head": branch, "base": "main", "title": "t"})
+    head = git(feedstock, "rev-parse", "HEAD").strip()
+    return {"number": made.number, "head": head, "branch": branch}
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new))
+
+
 @pytest.fixture
 def pull(stand: GitHubStandIn, recipes_root: Path, tmp_path: Path) -> dict[str, Any]:
     """attrs' feedstock (pinned to 314.0.4) in the stand-in, and a maintainer's PR that bumps
     the pin in pyodide-smithy.yml without re-rendering."""
     feedstock = run_init(str(recipes_root / "attrs"), output=tmp_path / REPO, xbuildenv="314.0.4",
                          metadata=str(METADATA)).feedstock  # fmt: skip
-    bare = stand.create_repo(ORG, REPO)
-    git(feedstock, "push", "-q", "--force", str(bare), "HEAD:refs/heads/main")
-    config = feedstock / "pyodide-smithy.yml"
-    config.write_text(config.read_text().replace('"314.0.4"', '"314.0.5"'))
-    git(feedstock, "checkout", "-q", "-b", "bump")
-    git(feedstock, "-c", "user.name=m", "-c", "user.email=m@m", "commit", "-qam", "Bump xbuildenv")
-    git(feedstock, "push", "-q", str(bare), "bump")
-    stand.add_user("maintainer", "ghp_maintainer", permission={f"{ORG}/{REPO}": "maintain"})
-    stand.add_user("passer-by", "ghp_passer", permission={"*": "read"})
-    with stand.lock:
-        repo = stand.store.orgs[ORG].repos[REPO]
-        user = stand.store.users["maintainer"]
-        made = stand.store.create_pull(repo, user, {"head": "bump", "base": "main", "title": "t"})
-    return {"number": made.number, "head": git(feedstock, "rev-parse", "HEAD").strip()}
+    publish(stand, feedstock)
+    replace_in(feedstock / "pyodide-smithy.yml", '"314.0.4"', '"314.0.5"')
+    return propose(stand, feedstock, "bump", "Bump xbuildenv")
+
+
+@pytest.fixture
+def new_version(stand: GitHubStandIn, recipes_root: Path, tmp_path: Path) -> dict[str, Any]:
+    """attrs' feedstock whose main builds 26.1.0 at build-number 3, and a maintainer's PR that
+    moves the recipe to 26.2.0 without re-rendering (so without resetting the number)."""
+    feedstock = run_init(str(recipes_root / "attrs"), output=tmp_path / REPO, xbuildenv="314.0.4",
+                         metadata=str(METADATA)).feedstock  # fmt: skip
+    replace_in(feedstock / "pyodide-smithy.yml", "\nbuild-number: 0\n", "\nbuild-number: 3\n")
+    git(feedstock, "-c", "user.name=m", "-c", "user.email=m@m", "commit", "-qam", "Rebuild")
+    assert run_rerender(feedstock, metadata=str(METADATA)).build_number is None
+    publish(stand, feedstock)
+    replace_in(feedstock / "recipe" / "meta.yaml", "version: 26.1.0", "version: 26.2.0")
+    return propose(stand, feedstock, "attrs-26.2.0", "attrs 26.2.0")
 
 
 def check(stand: GitHubStandIn, flow: Any, commenter: str, number: int, cwd: Path) -> Any:
@@ -138,43 +172,45 @@ def test_the_check_lets_only_writers_through(
     }
 
 
-def test_render_then_push_rerenders_the_branch_and_refuses_other_changes(
-    stand: GitHubStandIn, flow: Any, pull: dict[str, Any], tmp_path: Path
-) -> None:
-    bare = stand.git_root / ORG / f"{REPO}.git"
-    work = tmp_path / "render"
-    git(tmp_path, "clone", "-q", str(bare), str(work))
-    git(work, "checkout", "-q", pull["head"])
-    env = {"HEAD_SHA": pull["head"], "PYODIDE_CROSS_BUILD_ENV_METADATA_URL": str(METADATA)}
+def render(flow: Any, bare: Path, head: str, cwd: Path) -> Path:
+    """The render job at ``head`` in a fresh clone; the patch it keeps."""
+    work = cwd / f"render-{len(list(cwd.iterdir()))}"
+    git(cwd, "clone", "-q", str(bare), str(work))
+    git(work, "checkout", "-q", head)
+    env = {"HEAD_SHA": head, "PYODIDE_CROSS_BUILD_ENV_METADATA_URL": str(METADATA)}
     code, outputs, log = bash(step(flow, "render", "rerender")["run"], env, work)
-    assert code == 0, log
-    assert outputs == {"changed": "true"}
-    patch = work / "rerender.patch"
-    assert "314.0.5" in patch.read_text()
+    assert (code, outputs) == (0, {"changed": "true"}), log
+    return work / "rerender.patch"
 
-    def push(patch_text: str) -> tuple[int, str]:
-        target = tmp_path / f"push-{len(list(tmp_path.iterdir()))}"
-        git(tmp_path, "clone", "-q", str(bare), str(target))
-        git(target, "checkout", "-q", pull["head"])
-        (target / "rerender.patch").write_text(patch_text)
-        env = {"TOKEN": "ghs_app-token", "SERVER": stand.git_root.as_uri(), "REPO": f"{ORG}/{REPO}"}
-        env |= {"HEAD_SHA": pull["head"], "HEAD_REF": "bump"}
-        code, _, log = bash(step(flow, "push", "Apply the patch")["run"], env, target)
-        return code, log
 
-    sneaky = _patch_touching_the_recipe(bare, pull["head"], tmp_path)
-    code, log = push(sneaky)
-    assert code != 0
-    assert "refusing to push changes outside the generated files: ['recipe/meta.yaml']" in log
-    assert git(bare, "rev-parse", "bump").strip() == pull["head"]
+class Refused(Exception):
+    """The push job stopped; its log."""
 
-    code, log = push(patch.read_text())
-    assert code == 0, log
-    tip = git(bare, "rev-parse", "bump").strip()
-    assert tip != pull["head"]
-    assert git(bare, "rev-parse", f"{tip}^").strip() == pull["head"]
-    checked = tmp_path / "checked"
-    git(tmp_path, "clone", "-q", "--branch", "bump", str(bare), str(checked))
+
+def push(stand: GitHubStandIn, flow: Any, pull: dict[str, Any], patch: str, cwd: Path) -> str:
+    """The push job: ``patch`` applied on the PR's head and pushed to its branch (a local
+    path as the server); the log, raising with it when the job fails."""
+    target = cwd / f"push-{len(list(cwd.iterdir()))}"
+    git(cwd, "clone", "-q", str(stand.git_root / ORG / f"{REPO}.git"), str(target))
+    git(target, "checkout", "-q", pull["head"])
+    (target / "rerender.patch").write_text(patch)
+    env = {"TOKEN": "ghs_app-token", "SERVER": stand.git_root.as_uri(), "REPO": f"{ORG}/{REPO}"}
+    env |= {"HEAD_SHA": pull["head"], "HEAD_REF": pull["branch"]}
+    code, _, log = bash(step(flow, "push", "Apply the patch")["run"], env, target)
+    if code != 0:
+        raise Refused(log)
+    return log
+
+
+def branch_tip(stand: GitHubStandIn, branch: str) -> str:
+    return git(stand.git_root / ORG / f"{REPO}.git", "rev-parse", branch).strip()
+
+
+def rerendered_cleanly(stand: GitHubStandIn, branch: str, cwd: Path) -> None:
+    """``rerender --check`` on a fresh clone of ``branch`` finds nothing to change."""
+    checked = cwd / f"checked-{len(list(cwd.iterdir()))}"
+    git(cwd, "clone", "-q", "--branch", branch, str(stand.git_root / ORG / f"{REPO}.git"),
+        str(checked))  # fmt: skip
     done = subprocess.run(
         [str(BIN / "pyodide-smithy"), "rerender", "--check"],
         cwd=checked,
@@ -186,20 +222,129 @@ def test_render_then_push_rerenders_the_branch_and_refuses_other_changes(
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def _patch_touching_the_recipe(bare: Path, head: str, tmp_path: Path) -> str:
-    """A patch that changes recipe/meta.yaml and lists it in the manifest, as a hostile render
-    could."""
-    work = tmp_path / "hostile"
+def test_render_then_push_rerenders_the_branch_and_refuses_other_changes(
+    stand: GitHubStandIn, flow: Any, pull: dict[str, Any], tmp_path: Path
+) -> None:
+    bare = stand.git_root / ORG / f"{REPO}.git"
+    patch = render(flow, bare, pull["head"], tmp_path)
+    assert "314.0.5" in patch.read_text()
+
+    sneaky = _patch_touching_the_recipe(bare, pull["head"], tmp_path)
+    with pytest.raises(Refused) as refused:
+        push(stand, flow, pull, sneaky, tmp_path)
+    assert "refusing to push changes outside the generated files: ['recipe/meta.yaml']" in str(
+        refused.value
+    )
+    assert branch_tip(stand, "bump") == pull["head"]
+
+    push(stand, flow, pull, patch.read_text(), tmp_path)
+    tip = branch_tip(stand, "bump")
+    assert tip != pull["head"]
+    assert git(bare, "rev-parse", f"{tip}^").strip() == pull["head"]
+    rerendered_cleanly(stand, "bump", tmp_path)
+
+
+def test_the_command_resets_the_build_number_of_a_new_version(
+    stand: GitHubStandIn, flow: Any, new_version: dict[str, Any], tmp_path: Path
+) -> None:
+    """A PR moving the recipe to a new version, from main at build-number 3: the comment's
+    render sets it back to 0, the one change to pyodide-smithy.yml the push job accepts."""
+    code, outputs, log = check(stand, flow, "maintainer", new_version["number"], tmp_path)
+    assert (code, outputs["allowed"], outputs["head_sha"]) == (0, "true", new_version["head"]), log
+    bare = stand.git_root / ORG / f"{REPO}.git"
+    patch = render(flow, bare, outputs["head_sha"], tmp_path).read_text()
+    diff = patch.split("\n-- \n")[0]  # format-patch's signature follows
+    config_diff = diff.split("diff --git a/pyodide-smithy.yml")[1].split("diff --git")[0]
+    changed = [x for x in config_diff.splitlines() if x[:1] in "+-" and x[:3] not in "+++---"]
+    assert changed == ["-build-number: 3", "+build-number: 0"]
+
+    push(stand, flow, new_version, patch, tmp_path)
+    tip = branch_tip(stand, new_version["branch"])
+    assert git(bare, "rev-parse", f"{tip}^").strip() == new_version["head"]  # on top, no force
+    config = git(bare, "show", f"{tip}:pyodide-smithy.yml")
+    assert "\nbuild-number: 0\n" in config
+    assert config.replace("build-number: 0", "build-number: 3") == git(
+        bare, "show", "main:pyodide-smithy.yml"
+    )
+    rerendered_cleanly(stand, new_version["branch"], tmp_path)
+
+
+def _reset_and_move_the_channel(work: Path) -> None:
+    config = work / "pyodide-smithy.yml"
+    replace_in(config, "build-number: 3", "build-number: 0")
+    replace_in(config, '"anaconda://pyodide"', '"anaconda://mallory"')
+
+
+def _reset_and_add_a_key(work: Path) -> None:
+    replace_in(work / "pyodide-smithy.yml", "build-number: 3\n", "build-number: 0\ntests: no\n")
+
+
+def _reset_with_a_comment(work: Path) -> None:
+    replace_in(work / "pyodide-smithy.yml", "build-number: 3\n", "build-number: 0  # x\n")
+
+
+def _make_the_settings_executable(work: Path) -> None:
+    (work / "pyodide-smithy.yml").chmod(0o755)
+
+
+def _move_the_recipe_to_a_generated_path(work: Path) -> None:
+    """A rename, which git would show as the new path alone: the recipe's deletion must show."""
+    git(work, "mv", "recipe/meta.yaml", "meta.yaml")
+    replace_in(
+        work / ".pyodide-smithy" / "manifest.json", '"files": {', '"files": {"meta.yaml": "",'
+    )
+
+
+Edit = Callable[[Path], None]
+# What a hostile patch changes -> the path the push job names in refusing it.
+HOSTILE_EDITS: dict[Edit, str] = {
+    _reset_and_move_the_channel: "pyodide-smithy.yml",
+    _reset_and_add_a_key: "pyodide-smithy.yml",
+    _reset_with_a_comment: "pyodide-smithy.yml",
+    _make_the_settings_executable: "pyodide-smithy.yml",
+    _move_the_recipe_to_a_generated_path: "recipe/meta.yaml",
+}
+
+
+@pytest.mark.parametrize("edit", HOSTILE_EDITS, ids=lambda edit: edit.__name__.strip("_"))
+def test_the_settings_may_change_only_in_their_build_number(
+    stand: GitHubStandIn,
+    flow: Any,
+    new_version: dict[str, Any],
+    tmp_path: Path,
+    edit: Callable[[Path], None],
+) -> None:
+    """A patch that resets build-number and changes anything else of pyodide-smithy.yml (a
+    key, a comment, its mode), or moves a recipe file, is refused whole: nothing is pushed."""
+    bare = stand.git_root / ORG / f"{REPO}.git"
+    patch = _patch(bare, new_version["head"], tmp_path, edit)
+    with pytest.raises(Refused) as stopped:
+        push(stand, flow, new_version, patch, tmp_path)
+    assert f"outside the generated files: ['{HOSTILE_EDITS[edit]}']" in str(stopped.value)
+    assert branch_tip(stand, new_version["branch"]) == new_version["head"]
+
+
+def _patch(bare: Path, head: str, tmp_path: Path, edit: Callable[[Path], None]) -> str:
+    """The patch of one commit on ``head`` made by ``edit``, as a hostile render could make."""
+    work = tmp_path / f"hostile-{len(list(tmp_path.iterdir()))}"
     git(tmp_path, "clone", "-q", str(bare), str(work))
     git(work, "checkout", "-q", head)
-    meta = work / "recipe" / "meta.yaml"
-    meta.write_text(meta.read_text() + "# changed\n")
-    manifest = work / ".pyodide-smithy" / "manifest.json"
-    manifest.write_text(
-        manifest.read_text().replace('"files": {', '"files": {"recipe/meta.yaml": "",')
-    )
-    git(work, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qam", "hostile")
+    edit(work)
+    git(work, "add", "-A")
+    git(work, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qm", "hostile")
     return git(work, "format-patch", "--stdout", f"{head}..HEAD")
+
+
+def _patch_touching_the_recipe(bare: Path, head: str, tmp_path: Path) -> str:
+    """A patch that changes recipe/meta.yaml and lists it in the manifest."""
+
+    def edit(work: Path) -> None:
+        meta = work / "recipe" / "meta.yaml"
+        meta.write_text(meta.read_text() + "# changed\n")
+        manifest = work / ".pyodide-smithy" / "manifest.json"
+        replace_in(manifest, '"files": {', '"files": {"recipe/meta.yaml": "",')
+
+    return _patch(bare, head, tmp_path, edit)
 
 
 HOSTILE = ["x$(touch${IFS}pwned-1)", "y;touch${IFS}pwned-2", "z`touch${IFS}pwned-3`", "w'\"|&<>"]
