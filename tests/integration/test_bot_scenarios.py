@@ -1,4 +1,5 @@
-"""The bot over an org of 30 feedstocks made from real recipes, with their real dependency edges.
+"""The bot over an org of 30 feedstocks made from real recipes, with their real dependency edges,
+and over libopenblas (a library) and scipy alone.
 
 The feedstocks are made once per module (pinned to xbuildenv 314.0.4) and pushed into a fresh
 GitHub stand-in for each scenario; the bot runs in-process or as the real command line.
@@ -24,7 +25,9 @@ from smithy.channel.model import Provenance
 from smithy.channel.wheel import read_wheel
 from smithy.feedstock.init import run_init
 from tests.conftest import METADATA
+from tests.helpers import load_yaml, make_build
 from tests.integration.conftest import GITHUB_ORG as ORG
+from tests.integration.conftest import smithy
 from tests.integration.github_standin import GitHubStandIn
 from tests.wheels import make_wheel
 
@@ -298,3 +301,109 @@ def test_two_runs_at_once(stand: GitHubStandIn, feedstocks: dict[str, Path]) -> 
     for name in RECIPES:
         assert len(stand.pulls(ORG, fs(name))) == 1, name
     assert stand.count("POST", r".*/pulls") >= len(RECIPES)
+
+
+BLAS = ("libopenblas", "scipy")
+CONFIG = "pyodide-smithy.yml"
+
+
+@pytest.fixture(scope="module")
+def blas_feedstocks(
+    recipes_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
+    """libopenblas (a shared_library recipe) and scipy, which builds against it, pinned to
+    314.0.4."""
+    root = tmp_path_factory.mktemp("blas")
+    made = {}
+    for name in BLAS:
+        result = run_init(str(recipes_root / name), output=root / fs(name), xbuildenv="314.0.4",
+                          metadata=str(METADATA))  # fmt: skip
+        made[name] = result.feedstock
+    return made
+
+
+def libopenblas_wheel(folder: Path, abi: str, build: int) -> Path:
+    """libopenblas 0.3.31's library wheel for ``abi``, as its feedstock's build makes it."""
+    tag = f"py3-none-pyemscripten_{abi}_wasm32"  # a library: no Python ABI, the Pyodide one
+    files: dict[str, str | bytes] = {"libopenblas.so": b"\0asm"}
+    return make_build(folder, "libopenblas", "0.3.31", build, tag=tag, files=files,
+                      library="shared_library")  # fmt: skip
+
+
+def config_lines_changed(bare: Path, old: str, new: str) -> list[str]:
+    """The removed and added lines of pyodide-smithy.yml between two refs."""
+    diff = git(bare, "diff", "--no-color", "--no-ext-diff", "-U0", old, new, "--", CONFIG)
+    return [x for x in diff.splitlines() if x[:1] in "+-" and x[:3] not in ("+++", "---")]
+
+
+def test_abi_migration_scipy_waits_for_the_libopenblas_library_wheel(
+    stand: GitHubStandIn, blas_feedstocks: dict[str, Path], tmp_path: Path
+) -> None:
+    """scipy needs libopenblas at build time only (requirements.host; its wheel vendors the
+    library): in an ABI migration its PR still waits until libopenblas's library wheel for the
+    new ABI is on the channel's main label — not merely until libopenblas's PR merged."""
+    meta = load_yaml((blas_feedstocks["scipy"] / "recipe" / "meta.yaml").read_bytes())
+    assert "libopenblas" in meta["requirements"]["host"]
+    assert "libopenblas" not in meta["requirements"]["run"]
+    publish_org(stand, blas_feedstocks)
+    channel_dir = tmp_path / "channel"
+    channel = LocalChannel(channel_dir)
+    before = (
+        libopenblas_wheel(tmp_path / "old", "2026_0", 0),
+        make_build(tmp_path / "old", "scipy", "1.18.0", 0, tag=OLD_TAG),
+    )
+    for wheel in map(read_wheel, before):  # what the channel holds before the migration
+        channel.put(wheel, labels=("main",), provenance=Provenance(sha256=wheel.sha256))
+    branch = f"pyodide-smithy/xbuildenv-{ABI_TARGET}"
+    lib, sci = fs("libopenblas"), fs("scipy")
+
+    def bot_run() -> BotResult:
+        result = run(xbuildenv=ABI_TARGET, channel=str(channel_dir))
+        assert not [a for a in result.actions if a.action == "failed"], result.actions
+        return result
+
+    first = bot_run()
+    assert [(a.feedstock, a.action) for a in first.actions] == [(lib, "opened")]
+    scipy = next(d for d in first.decisions if d.feedstock == sci)
+    assert (scipy.state, scipy.waiting_on) == (State.AWAITING_DEPENDENCIES, (lib,))
+    assert scipy.reason == f"ABI 2026_5: waiting until {lib} publishes wheels for it"
+    assert stand.pulls(ORG, sci) == []
+    status = gather_status(
+        ORG, xbuildenv=ABI_TARGET, metadata=str(METADATA), channel=str(channel_dir)
+    ).to_json()
+    (rows,) = [{f["name"]: f for f in m["feedstocks"]} for m in status["migrations"]]
+    assert (rows[sci]["state"], rows[sci]["waiting_on"]) == ("awaiting-dependencies", [lib])
+
+    # The library's PR moves the pin and bumps build-number: its wheel for the new ABI gets a
+    # file name of its own.
+    (pull,) = stand.pulls(ORG, lib)
+    assert pull["head"]["ref"] == branch
+    bare = stand.git_root / ORG / f"{lib}.git"
+    assert config_lines_changed(bare, "main", branch) == [
+        '-xbuildenv: "314.0.4"',
+        f'+xbuildenv: "{ABI_TARGET}"',
+        "-build-number: 0",
+        "+build-number: 1",
+    ]
+    assert "| build-number | 0 | 1 |" in str(pull["body"])
+
+    stand.merge(ORG, lib, int(str(pull["number"])))
+    merged = bot_run()  # merged, but nothing on the channel for 2026_5 yet
+    assert merged.actions == []
+    assert states(merged) == {lib: State.MERGED_AWAITING_UPLOAD, sci: State.AWAITING_DEPENDENCIES}
+
+    # The merged feedstock's CI uploads its build from main's settings (to main here, as once
+    # a reviewer has promoted it from staging).
+    ci = tmp_path / "ci"
+    git(tmp_path, "clone", "-q", "--branch", "main", str(bare), str(ci))
+    built = libopenblas_wheel(tmp_path / "dist", "2026_5", 1)
+    assert built.name == "libopenblas-0.3.31-1-py3-none-pyemscripten_2026_5_wasm32.whl"
+    upload = smithy("upload", built, "--feedstock", ci, "--channel", channel_dir, "--label", "main")
+    assert upload.code == 0, upload.err
+
+    ready = bot_run()
+    assert [(a.feedstock, a.action) for a in ready.actions] == [(sci, "opened")]
+    (scipy_pull,) = stand.pulls(ORG, sci)
+    assert f"`{lib}`" in str(scipy_pull["body"])  # what it waited for
+    scipy_config = config_lines_changed(stand.git_root / ORG / f"{sci}.git", "main", branch)
+    assert scipy_config[-2:] == ["-build-number: 0", "+build-number: 1"]
