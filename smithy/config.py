@@ -7,11 +7,14 @@ import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import TYPE_CHECKING, Any, get_type_hints
 
 from smithy.errors import ConfigError
 from smithy.self_install import DESCRIPTION as INSTALL_DESCRIPTION
 from smithy.self_install import PATTERN as INSTALL_PATTERN
+
+if TYPE_CHECKING:
+    from packaging.specifiers import SpecifierSet
 
 CONFIG_FILE = "pyodide-smithy.yml"
 DEFAULT_PYODIDE_BUILD = "0.39.2"
@@ -38,7 +41,8 @@ CHANNEL_PATTERN = (
 
 
 def _opt(key: str, doc: str, default: Any = dataclasses.MISSING, **extra: Any) -> Any:
-    """A config field: its YAML key, its documentation, and optional ``pattern``/``enum``."""
+    """A config field: its YAML key, its documentation, and optional ``pattern``/``expect``, and
+    ``check`` (called with the text and the file; raises ConfigError)."""
     meta = {"key": key, "doc": doc, **extra}
     if isinstance(default, type) and dataclasses.is_dataclass(default):
         return field(default_factory=default, metadata=meta)
@@ -77,9 +81,33 @@ class ChannelConfig:
     )
 
 
+# A PEP 440 specifier set, in the characters specifiers use: the value may reach a pull
+# request's text, so nothing else (no newline, backquote or markup) gets through.
+VERSIONS_PATTERN = r"^[0-9A-Za-z.*+!<>=~, ]*$"
+
+
+def parse_versions_rule(text: str, path: Path | str | None = None) -> SpecifierSet:
+    """``bot.versions`` as a ``packaging`` SpecifierSet; ConfigError naming the key when it is
+    not one (``"<3,!=2.1.0"`` is)."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        if re.fullmatch(VERSIONS_PATTERN, text) is None:
+            raise InvalidSpecifier(text)
+        return SpecifierSet(text)
+    except InvalidSpecifier:
+        raise ConfigError(
+            f"'bot.versions' has an invalid value {text!r}: expected a PEP 440 specifier set "
+            "such as '<3,!=2.1.0'",
+            file=path,
+            key="bot.versions",
+        ) from None
+
+
 @dataclass(frozen=True, kw_only=True)
 class BotConfig:
-    """How the organisation's migration bot treats this feedstock."""
+    """How the organisation's bot treats this feedstock: xbuildenv migrations and version
+    updates."""
 
     migrations: bool = _opt(
         "migrations", "Let the bot open rerender pull requests for new xbuildenvs.", True
@@ -89,6 +117,24 @@ class BotConfig:
     )
     automerge: bool = _opt(
         "automerge", "Merge the bot's pull requests by itself once CI passes.", False
+    )
+    version_updates: bool = _opt(
+        "version-updates", "Open pull requests for new upstream releases.", True
+    )
+    version_prereleases: bool = _opt(
+        "version-prereleases",
+        "Also propose pre-releases of upstream (alphas, betas, rcs, dev releases). A recipe at "
+        "a pre-release does not opt in by itself.",
+        False,
+    )
+    versions: str = _opt(
+        "versions",
+        "A PEP 440 specifier set every proposed version must satisfy, e.g. `<3,!=2.1.0` (stay "
+        "below 3, skip 2.1.0). Empty: any newer release.",
+        "",
+        pattern=VERSIONS_PATTERN,
+        expect="a PEP 440 specifier set such as '<3,!=2.1.0'",
+        check=parse_versions_rule,
     )
 
 
@@ -137,7 +183,9 @@ class FeedstockConfig:
         True,
     )
     channel: ChannelConfig = _opt("channel", "Upload target.", ChannelConfig)
-    bot: BotConfig = _opt("bot", "Migration bot settings.", BotConfig)
+    bot: BotConfig = _opt(
+        "bot", "Bot settings: xbuildenv migrations and version updates.", BotConfig
+    )
 
 
 def load_config(path: Path) -> FeedstockConfig:
@@ -200,6 +248,8 @@ def _value(kind: Any, f: dataclasses.Field[Any], value: Any, path: Path, key: st
         expect = f.metadata.get("expect")
         hint = f": expected {expect}" if expect else ""
         raise ConfigError(f"'{key}' has an invalid value {text!r}{hint}", file=path, key=key)
+    if check := f.metadata.get("check"):
+        check(text, path)
     return text
 
 

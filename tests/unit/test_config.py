@@ -39,6 +39,9 @@ def test_defaults() -> None:
     assert config.tests is True
     assert config.bot.migrations is True
     assert config.bot.prereleases is False
+    assert config.bot.version_updates is True
+    assert config.bot.version_prereleases is False
+    assert config.bot.versions == ""
 
 
 def test_written_text_reads_back_the_same(tmp_path: Path) -> None:
@@ -164,6 +167,14 @@ def test_schema_rejects_unknown_keys_and_documents_every_key() -> None:
         "channel",
         "bot",
     }
+    assert set(schema["properties"]["bot"]["properties"]) == {
+        "migrations",
+        "prereleases",
+        "automerge",
+        "version-updates",
+        "version-prereleases",
+        "versions",
+    }
     number = schema["properties"]["build-number"]
     assert (number["type"], number["minimum"], number["default"]) == ("integer", 0, 0)
     assert schema["properties"]["bot"]["properties"]["prereleases"]["default"] is False
@@ -202,3 +213,18 @@ def test_the_build_number_is_set_in_place_or_added_after_the_pin(tmp_path: Path)
     added = replace_build_number(text, 1, tmp_path / "p.yml")
     assert added == '# mine\nxbuildenv: "314.0.5"  # pinned\nbuild-number: 1\ntests: true\n'
     assert replace_build_number(added, 12, tmp_path / "p.yml") == added.replace(": 1\n", ": 12\n")
+
+
+@pytest.mark.parametrize("rule", ["<3,!=2.1.0", ">=1.2, <2", "~=1.4", "==1.*", ""])
+def test_a_versions_rule_is_a_specifier_set(rule: str) -> None:
+    assert parse({"xbuildenv": "314.0.5", "bot": {"versions": rule}}).bot.versions == rule
+
+
+@pytest.mark.parametrize(
+    "rule", ["< three", "3", "<3,>", ">=1\n", "<3\n  shell: sh", "<3`", "latest", ">=1.0; x"]
+)
+def test_a_versions_rule_that_is_no_specifier_set_names_its_key(rule: str) -> None:
+    err = error({"xbuildenv": "314.0.5", "bot": {"versions": rule}})
+    assert err.key == "bot.versions"
+    assert "specifier set" in err.message
+    assert "\n" not in err.message
