@@ -1,4 +1,4 @@
-"""A GitHub REST (and one GraphQL query) stand-in on 127.0.0.1 that PyGithub talks to.
+"""A GitHub REST (and GraphQL: the bot's queries, one mutation) stand-in on 127.0.0.1 that PyGithub talks to.
 
 Give PyGithub ``base_url=standin.base_url``. Repositories are bare git repositories under
 ``git_root``; their ``clone_url`` is a file:// URL, so clones and pushes are real git and the
@@ -44,6 +44,7 @@ from tests.integration.github_store import (
     Installation,
     Need,
     Pull,
+    Refusal,
     Repo,
     Store,
     User,
@@ -109,6 +110,7 @@ PR_WRITE = PR_WRITE._replace(scopes=PUBLIC_OR_REPO)
 CONTENTS_WRITE = Need(WRITE, ("contents", "write"), PUBLIC_OR_REPO)
 NEEDS: dict[tuple[str, str], Need] = {
     ("GET", "repo"): Need(READ, ("metadata", "read")),
+    ("PATCH", "repo"): Need(ADMIN, ("administration", "write"), PUBLIC_OR_REPO),
     ("GET", "permission"): Need(READ, ("metadata", "read")),
     ("GET", "contents"): Need(READ, ("contents", "read")),
     ("GET", "ref"): Need(READ, ("contents", "read")),
@@ -139,11 +141,13 @@ NEEDS: dict[tuple[str, str], Need] = {
     ("POST", "comments"): PR_WRITE._replace(role=READ),
 }
 PULL_ROUTES = ("pull", "merge", "labels", "label", "comments")
+MUTATIONS = ("enablePullRequestAutoMerge",)
 GQL_REPO = re.compile(r"(?:(\w+)\s*:\s*)?repository\s*\(([^)]*)\)\s*\{")
 GQL_OBJECT = re.compile(r"(?:(\w+)\s*:\s*)?object\s*\(([^)]*)\)")
 GQL_PULLS = re.compile(r"(?:(\w+)\s*:\s*)?pullRequests\s*\(([^)]*)\)")
 GQL_COMMITS = re.compile(r"\bcommits\s*\(([^)]*)\)")
 GQL_INT = re.compile(r"\b(first|last)\s*:\s*(\d+)")
+GQL_STATES = re.compile(r"\bstates\s*:\s*\[?([A-Z_,\s]*)\]?")
 GQL_ARG = re.compile(r'(\w+)\s*:\s*(?:("(?:[^"\\]|\\.)*")|\$(\w+))')
 TIMED_OUT = "We couldn't respond to your request in time"  # docs: GraphQL "Timeouts"
 NGINX_502 = b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
@@ -349,12 +353,27 @@ class GitHubStandIn:
             found = self._repo(org, repo)
             self.store.edit_labels(found, self.store.pull(found, number), "POST", [name], None)
 
-    def set_checks(self, org: str, repo: str, number: int, state: str) -> None:
-        """The rollup of the checks on a PR's head commit: SUCCESS, FAILURE, PENDING, ERROR."""
+    def set_checks(self, org: str, repo: str, number: int, state: str) -> list[int]:
+        """The rollup of the checks on a PR's head commit: SUCCESS, FAILURE, PENDING, ERROR.
+        Then, as GitHub does, merges the auto-merge PRs now ready; their numbers."""
         with self.lock:
             found = self._repo(org, repo)
             self.store.sync(found)
             found.checks[self.store.pull(found, number).head_sha] = state
+            return self.store.merge_when_ready(found)
+
+    def approve(self, org: str, repo: str, number: int) -> list[int]:
+        """An approving review, as a maintainer gives it; then merges the auto-merge PRs now
+        ready (the numbers)."""
+        with self.lock:
+            found = self._repo(org, repo)
+            self.store.pull(found, number).approvals += 1
+            return self.store.merge_when_ready(found)
+
+    def settings(self, org: str, repo: str) -> dict[str, bool]:
+        """The repository's merge settings (``allow_auto_merge`` and the merge methods)."""
+        with self.lock:
+            return dict(self._repo(org, repo).settings)
 
     def close(self, org: str, repo: str, number: int) -> None:
         """Close without merging, as a maintainer does."""
@@ -487,7 +506,9 @@ class GitHubStandIn:
         pull = s.pull(repo, int(a[0])) if c.route in PULL_ROUTES else None
         issue = f"/repositories/{repo.id}/issues/{pull.number if pull else 0}"
         match c.method, c.route:
-            case "GET", "repo":
+            case "GET" | "PATCH", "repo":
+                if c.method == "PATCH":
+                    s.edit_repo(repo, body)
                 org = {"organization": s.owner_json(repo.owner)}
                 return reply(200, s.repo_json(repo, user) | org)
             case "GET", "contents":
@@ -645,8 +666,10 @@ class GitHubStandIn:
 
     def graphql(self, user: User | None, body: dict[str, Any]) -> Reply:
         """Aliased ``repository(owner:, name:) { object(expression:) { ... on Blob { text } } }``
-        and ``pullRequests(headRefName:, first:|last:, orderBy: {field: CREATED_AT, direction:})
-        { nodes { number state url headRefOid headRepositoryOwner { login } labels { nodes { name
+        and ``pullRequests(headRefName:, states: [...], first:|last:, orderBy: {field: CREATED_AT,
+        direction:})
+        { nodes { number state url headRefOid headRefName headRepositoryOwner { login } labels {
+        nodes { name
         } } commits(first:|last:) { totalCount nodes { commit { oid author committer {
         name email date user { login } } statusCheckRollup { state } } } } } }`` (those fields
         are answered whatever was asked). Names and types as GitHub's schema has them
@@ -659,6 +682,8 @@ class GitHubStandIn:
         query, variables = str(body.get("query") or ""), body.get("variables") or {}
         if problems := invalid_graphql(query):
             return reply(200, {"errors": problems})
+        if _mutations(query):
+            return reply(200, self.graphql_mutation(user, query, variables))
 
         def args(text: str) -> dict[str, str]:
             found = GQL_ARG.findall(text)
@@ -706,6 +731,27 @@ class GitHubStandIn:
             errors.append({"message": "the stand-in answers only repository { object } queries"})
         return reply(200, {"data": data} | ({"errors": errors} if errors else {}))
 
+    def graphql_mutation(self, user: User, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """A mutation, executed by graphql-core against GitHub's schema: only
+        ``enablePullRequestAutoMerge`` (payload ``pullRequest``: see ``Store.pull_node``). A
+        refusal is ``data: {field: null}`` and an error in GitHub's shape: ``type``, ``path``,
+        ``locations``, ``message`` (and ``extensions`` where GitHub sends them)."""
+        from graphql import execute_sync, parse
+
+        if other := [name for name in _mutations(query) if name not in MUTATIONS]:
+            return {"errors": [{"message": f"the stand-in answers no {other[0]} mutation"}]}
+
+        def enable(_info: Any, **args: dict[str, Any]) -> dict[str, Any]:
+            repo, pull = self.store.enable_auto_merge(user, args["input"])
+            return {"pullRequest": self.store.pull_node(repo, pull), "clientMutationId": None}
+
+        root = {"enablePullRequestAutoMerge": enable}
+        done = execute_sync(_github_schema(), parse(query), root, variable_values=variables)
+        answer: dict[str, Any] = {"data": done.data}
+        if done.errors:
+            answer["errors"] = [_github_error(e) for e in done.errors]
+        return answer
+
     def graphql_pulls(
         self, repo: Repo, text: str, args: Any, history: dict[str, str]
     ) -> dict[str, Any]:
@@ -714,6 +760,9 @@ class GitHubStandIn:
         head = args(text).get("headRefName")
         pulls = sorted(repo.pulls.values(), key=lambda p: p.number)
         pulls = [p for p in pulls if head in (None, p.head)]
+        if states := GQL_STATES.search(text):  # states: [OPEN, MERGED] (PullRequestState enum)
+            wanted = set(re.findall(r"[A-Z]+", states[1]))
+            pulls = [p for p in pulls if ("MERGED" if p.merged_at else p.state.upper()) in wanted]
         pulls = pulls[::-1] if "DESC" in text else pulls
         counts = dict(GQL_INT.findall(text))
         if "first" in counts:
@@ -743,6 +792,7 @@ class GitHubStandIn:
                 "state": state(p),
                 "url": f"{self.base_url}/{repo.full_name}/pull/{p.number}",
                 "headRefOid": p.head_sha,
+                "headRefName": p.head,
                 "headRepositoryOwner": {"login": repo.owner},
                 "labels": {"nodes": [{"name": n} for n in p.labels]},
                 "commits": commits(p),
@@ -835,6 +885,31 @@ def invalid_graphql(query: str) -> list[dict[str, Any]]:
         }
         for e in errors
     ]
+
+
+def _mutations(query: str) -> list[str]:
+    """The top-level fields of the request's mutations (none for a query)."""
+    from graphql import FieldNode, OperationDefinitionNode, OperationType, parse
+
+    return [
+        field.name.value
+        for op in parse(query).definitions
+        if isinstance(op, OperationDefinitionNode) and op.operation == OperationType.MUTATION
+        for field in op.selection_set.selections
+        if isinstance(field, FieldNode)
+    ]
+
+
+def _github_error(error: Any) -> dict[str, Any]:
+    """A graphql-core error as GitHub writes one: its ``type`` first, as rjwalters/loom#3371
+    and fpicalausa/remove-stale-branches#49 captured them."""
+    cause = error.original_error
+    answer: dict[str, Any] = {"type": cause.kind} if isinstance(cause, Refusal) else {}
+    answer["path"] = error.path
+    if isinstance(cause, Refusal) and cause.extensions:
+        answer["extensions"] = cause.extensions
+    answer["locations"] = [{"line": x.line, "column": x.column} for x in error.locations or []]
+    return answer | {"message": cause.message if isinstance(cause, Refusal) else error.message}
 
 
 def _block_end(text: str, inside: int) -> int:

@@ -37,6 +37,15 @@ REVIEWS = ["dismiss_stale_reviews", "require_code_owner_reviews", "require_last_
 REVIEWS += ["required_approving_review_count"]
 SWITCHES = ["required_linear_history", "allow_force_pushes", "allow_deletions", "lock_branch"]
 SWITCHES += ["block_creations", "required_conversation_resolution", "allow_fork_syncing"]
+# A repository's merge settings and their defaults (OpenAPI ``repository``/``full-repository``:
+# ``allow_auto_merge`` "default": false, the three merge methods true; ``repos/update`` and
+# ``repos/create-in-org`` take the same names).
+SETTINGS = {"allow_auto_merge": False, "allow_merge_commit": True, "allow_squash_merge": True}
+SETTINGS |= {"allow_rebase_merge": True, "delete_branch_on_merge": False}
+# GraphQL MergeStateStatus values in which a pull request can merge now (schema.graphql: CLEAN
+# "Mergeable and passing commit status", UNSTABLE "Mergeable with non-passing commit status",
+# HAS_HOOKS): GitHub refuses to enable auto-merge on those, and merges an auto-merge one then.
+MERGEABLE_NOW = ("CLEAN", "UNSTABLE", "HAS_HOOKS")
 
 
 class ApiError(Exception):
@@ -56,6 +65,21 @@ class ApiError(Exception):
 
     def payload(self) -> dict[str, Any]:
         return {"message": self.message} | ({"errors": self.errors} if self.errors else {})
+
+
+class Refusal(Exception):
+    """A GraphQL field GitHub refuses: the error's ``type`` (NOT_FOUND, FORBIDDEN,
+    UNPROCESSABLE), its message and ``extensions``; the stand-in adds ``path`` and
+    ``locations``."""
+
+    def __init__(self, kind: str, message: str, extensions: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.kind, self.message, self.extensions = kind, message, extensions
+
+
+def unresolved(node_id: str) -> Refusal:
+    """GitHub's answer to a global id it does not know, or that the caller may not see."""
+    return Refusal("NOT_FOUND", f"Could not resolve to a node with the global id of '{node_id}'")
 
 
 def invalid(resource: str, code: str, detail: str) -> ApiError:
@@ -169,6 +193,17 @@ class Comment:
 
 
 @dataclass
+class AutoMerge:
+    """An auto-merge request (GraphQL ``AutoMergeRequest``; REST ``auto-merge``)."""
+
+    method: str  # PullRequestMergeMethod: MERGE, SQUASH or REBASE
+    enabled_by: User
+    commit_title: str
+    commit_message: str
+    enabled_at: str = field(default_factory=stamp)
+
+
+@dataclass
 class Pull:
     number: int
     id: int
@@ -189,6 +224,8 @@ class Pull:
     comments: list[Comment] = field(default_factory=list)
     created_at: str = field(default_factory=stamp)
     updated_at: str = field(default_factory=stamp)
+    approvals: int = 0  # approving reviews (the stand-in keeps no other review state)
+    auto_merge: AutoMerge | None = None
 
     def close(self, merge_commit_sha: str | None = None, by: User | None = None) -> None:
         self.state, self.closed_at, self.updated_at = "closed", stamp(), stamp()
@@ -218,6 +255,7 @@ class Repo:
     protection: dict[str, dict[str, Any]] = field(default_factory=dict)  # branch -> PUT body
     secrets: dict[str, Secret] = field(default_factory=dict)
     checks: dict[str, str] = field(default_factory=dict)  # commit -> its checks' rollup state
+    settings: dict[str, bool] = field(default_factory=lambda: dict(SETTINGS))
     key: PrivateKey = field(default_factory=PrivateKey.generate)
 
     @property
@@ -386,7 +424,17 @@ class Store:
         readme = readme if body.get("auto_init") else None
         repo = self.create_repo(self.org(owner).login, str(body["name"]), readme)
         repo.private = bool(body.get("private")) or body.get("visibility") == "private"
+        self.edit_repo(repo, {k: v for k, v in body.items() if k in SETTINGS})
         return repo
+
+    def edit_repo(self, repo: Repo, body: dict[str, Any]) -> None:
+        """``PATCH /repos/{o}/{r}``: the merge settings (``SETTINGS``); no renames here."""
+        if body.get("name") not in (None, repo.name):
+            raise invalid("Repository", "custom", "the stand-in does not rename repositories")
+        for key in (k for k in SETTINGS if k in body):
+            if not isinstance(body[key], bool):
+                raise invalid("Repository", "invalid", key)
+            repo.settings[key] = body[key]
 
     def api(self, repo: Repo) -> str:
         return f"{self.base_url}/repos/{quote(repo.owner)}/{quote(repo.name)}"
@@ -587,6 +635,81 @@ class Store:
         p.close(sha, user)
         return sha
 
+    def merge_state(self, repo: Repo, p: Pull) -> str:
+        """GraphQL ``mergeStateStatus`` (REST ``mergeable_state``, lower case) from the base's
+        protection: its required checks (here: the head's rollup is SUCCESS), approving
+        reviews, and for ``strict`` checks a head that contains the base."""
+        if p.draft:
+            return "DRAFT"
+        if not self.mergeable(repo, p):
+            return "DIRTY"
+        rule = repo.protection.get(p.base) or {}
+        checks = rule.get("required_status_checks") or {}
+        required = bool(checks.get("checks") or checks.get("contexts"))
+        rollup = repo.checks.get(p.head_sha)
+        reviews = rule.get("required_pull_request_reviews") or {}
+        wanted = int(reviews.get("required_approving_review_count") or 0)
+        if (required and rollup != "SUCCESS") or p.approvals < wanted:
+            return "BLOCKED"
+        base = self.tip(repo, p.base)
+        behind = base is not None and not is_ancestor(repo.path, base, p.head_sha)
+        if required and checks.get("strict") and behind:
+            return "BEHIND"
+        return "CLEAN" if rollup in (None, "SUCCESS") else "UNSTABLE"
+
+    def find_pull(self, user: User | None, node_id: str) -> tuple[Repo, Pull]:
+        """The pull request whose GraphQL id (REST ``node_id``, ``PR_<id>``) this is."""
+        for repo in (r for o in self.orgs.values() for r in o.repos.values()):
+            for p in repo.pulls.values():
+                if f"PR_{p.id}" == node_id and self.level(user, repo):
+                    return repo, p
+        raise unresolved(node_id)
+
+    def enable_auto_merge(self, user: User | None, args: dict[str, Any]) -> tuple[Repo, Pull]:
+        """``enablePullRequestAutoMerge(input: EnablePullRequestAutoMergeInput!)``, refused as
+        GitHub refuses it (each answer's source is cited in docs/development.md)."""
+        repo, p = self.find_pull(user, str(args["pullRequestId"]))
+        self.sync(repo)
+        try:  # a push and a merge: Contents and Pull requests write (docs/development.md)
+            self.allow(user, repo, Need(WRITE, ("contents", "write"), PUBLIC_OR_REPO))
+            self.allow(user, repo, Need(WRITE, ("pull_requests", "write"), PUBLIC_OR_REPO))
+        except ApiError as error:
+            if error.status == 404:  # a classic token without the scope: as if not there
+                raise unresolved(str(args["pullRequestId"])) from error
+            raise Refusal("FORBIDDEN", error.message, {"saml_failure": False}) from error
+        if p.state != "open":
+            merged = "merged" if p.merged_at else "closed"
+            raise Refusal("UNPROCESSABLE", f"Pull request Pull request is {merged}")
+        if not repo.settings["allow_auto_merge"]:
+            message = "Pull request Auto merge is not allowed for this repository"
+            raise Refusal("UNPROCESSABLE", message)
+        if (state := self.merge_state(repo, p)) in (*MERGEABLE_NOW, "DRAFT"):
+            message = f"Pull request Pull request is in {state.lower()} status"
+            raise Refusal("UNPROCESSABLE", message)
+        method = str(args.get("mergeMethod") or "MERGE")
+        title = f"{p.title} (#{p.number})"
+        title = title if method == "SQUASH" else f"Merge pull request #{p.number} from {p.head}"
+        title = str(args.get("commitHeadline") or title)
+        assert user is not None
+        message = str(args.get("commitBody") or p.body or "")
+        p.auto_merge = AutoMerge(method, user, title, message)
+        return repo, p
+
+    def merge_when_ready(self, repo: Repo) -> list[int]:
+        """What GitHub does once an auto-merge PR's requirements are met: merge it with the
+        request's method and messages, as the user who enabled it. The numbers merged."""
+        self.sync(repo)
+        merged = []
+        for p in sorted(repo.pulls.values(), key=lambda p: p.number):
+            if p.state == "open" and p.auto_merge and self.merge_state(repo, p) in MERGEABLE_NOW:
+                am = p.auto_merge
+                body = {"merge_method": am.method.lower(), "commit_title": am.commit_title}
+                self.merge_pull(
+                    repo, p, am.enabled_by, body | {"commit_message": am.commit_message}
+                )
+                merged.append(p.number)
+        return merged
+
     def edit_labels(self, repo: Repo, p: Pull, method: str, body: Any, name: str | None) -> None:
         """POST adds, PUT replaces (a bare JSON array or ``{"labels": [...]}``), DELETE removes."""
         if name is not None and name.lower() not in (n.lower() for n in p.labels):
@@ -681,6 +804,7 @@ class Store:
         answer |= {"clone_url": clone, "default_branch": repo.default_branch}
         answer |= {"archived": repo.archived, "disabled": False, "fork": False}
         answer |= {"created_at": repo.created_at, "updated_at": repo.created_at}
+        answer |= repo.settings
         if user is not None:  # the authenticated caller's access, as GitHub adds it
             grants = {"admin": ADMIN, "maintain": WRITE, "push": WRITE, "triage": 1, "pull": 1}
             answer["permissions"] = {k: level >= v for k, v in grants.items()}
@@ -753,6 +877,7 @@ class Store:
         answer |= {"closed_at": p.closed_at, "merged_at": p.merged_at, "head": head, "base": base}
         answer |= {"merge_commit_sha": p.merge_commit_sha, "author_association": "MEMBER"}
         answer |= {"assignees": [], "requested_reviewers": []}
+        answer["auto_merge"] = self.auto_merge_json(p.auto_merge)
         if not full:
             return answer
         is_open = p.state == "open"
@@ -760,9 +885,34 @@ class Store:
         commits = int(git(repo.path, "rev-list", "--count", f"{p.base_sha}..{p.head_sha}"))
         answer |= {"merged": p.merged_at is not None, "commits": commits, "review_comments": 0}
         answer |= {"mergeable": clean if is_open else None, "comments": len(p.comments)}
-        answer |= {"mergeable_state": ("clean" if clean else "dirty") if is_open else "unknown"}
+        state = self.merge_state(repo, p).lower() if is_open else "unknown"
+        answer["mergeable_state"] = state
         merged_by = self.owner_json(p.merged_by.login) if p.merged_by else None
         return answer | {"merged_by": merged_by, "maintainer_can_modify": False}
+
+    def auto_merge_json(self, am: AutoMerge | None) -> dict[str, Any] | None:
+        """OpenAPI ``auto-merge``: ``enabled_by`` (simple-user), ``merge_method`` (lower case),
+        ``commit_title``, ``commit_message``; null when none was enabled."""
+        if am is None:
+            return None
+        answer: dict[str, Any] = {"enabled_by": self.owner_json(am.enabled_by.login)}
+        answer["merge_method"] = am.method.lower()
+        return answer | {"commit_title": am.commit_title, "commit_message": am.commit_message}
+
+    def pull_node(self, repo: Repo, p: Pull) -> dict[str, Any]:
+        """A GraphQL ``PullRequest`` with the fields the stand-in answers (schema names)."""
+        am = p.auto_merge
+        request = None
+        if am is not None:
+            who = {"__typename": am.enabled_by.kind, "login": am.enabled_by.login}
+            request = {"enabledAt": am.enabled_at, "mergeMethod": am.method, "enabledBy": who}
+            request |= {"commitHeadline": am.commit_title, "commitBody": am.commit_message}
+        state = "MERGED" if p.merged_at else p.state.upper()
+        answer: dict[str, Any] = {"id": f"PR_{p.id}", "number": p.number, "state": state}
+        answer |= {"title": p.title, "isDraft": p.draft, "headRefOid": p.head_sha}
+        answer |= {"url": f"{self.base_url}/{repo.full_name}/pull/{p.number}"}
+        merge_state = self.merge_state(repo, p) if p.state == "open" else "UNKNOWN"
+        return answer | {"mergeStateStatus": merge_state, "autoMergeRequest": request}
 
     def mergeable(self, repo: Repo, p: Pull) -> bool:
         return run(repo.path, "merge-tree", "--write-tree", p.base_sha, p.head_sha).returncode == 0

@@ -6,6 +6,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -724,3 +725,98 @@ def test_a_classic_token_without_workflow_cannot_push_one(
     stand.add_user("scoped", "scoped-token", scopes=("repo",))
     refused = push_over_http(stand, tmp_path, "scoped-token", ".github/workflows/ci.yml")
     assert "without `workflow` scope" in refused
+
+
+AUTO_MERGE = (
+    "mutation($id: ID!) { enablePullRequestAutoMerge(input: {pullRequestId: $id, "
+    "mergeMethod: SQUASH}) { pullRequest { number autoMergeRequest { enabledAt mergeMethod "
+    "enabledBy { login } } } } }"
+)
+
+
+def raw_graphql(stand: GitHubStandIn, query: str, variables: dict[str, str], token: str) -> Any:
+    """The answer as GitHub's JSON (PyGithub raises on ``errors`` and keeps only the data)."""
+    import requests
+
+    headers = {"Authorization": f"token {token}"}
+    body = {"query": query, "variables": variables}
+    return requests.post(f"{stand.base_url}/graphql", json=body, headers=headers, timeout=30).json()
+
+
+def test_a_repository_allows_auto_merge_only_once_an_admin_says_so(
+    stand: GitHubStandIn, writer: Github
+) -> None:
+    """OpenAPI ``repository.allow_auto_merge``: "default": false; ``PATCH /repos/{o}/{r}``
+    (``repos/update``) sets it, an admin's call."""
+    repo = client(stand).get_repo(f"{ORG}/numpy-feedstock")
+    assert repo.allow_auto_merge is False
+    with pytest.raises(UnknownObjectException):
+        writer.get_repo(f"{ORG}/numpy-feedstock").edit(allow_auto_merge=True)
+    repo.edit(allow_auto_merge=True)
+    assert client(stand).get_repo(f"{ORG}/numpy-feedstock").allow_auto_merge is True
+    assert stand.settings(ORG, "numpy-feedstock")["allow_auto_merge"] is True
+
+
+def test_enable_pull_request_auto_merge_answers_as_github_does(
+    stand: GitHubStandIn, tmp_path: Path
+) -> None:
+    """Refusals as data null and one error (rjwalters/loom#3371: ``type`` UNPROCESSABLE, ``path``
+    [enablePullRequestAutoMerge], ``locations``, ``message``); then the payload the schema has,
+    and the request on the PR over REST (OpenAPI ``pull-request.auto_merge``)."""
+    stand.create_repo(ORG, "numpy-feedstock")
+    push_branch(stand, tmp_path, "numpy-feedstock", BRANCH, {"x.txt": "x\n"})
+    repo = client(stand).get_repo(f"{ORG}/numpy-feedstock")
+    pr = repo.create_pull(base="main", head=BRANCH, title="Rebuild", body="Why")
+    node = {"id": pr.node_id}
+
+    refused = raw_graphql(stand, AUTO_MERGE, node, TOKEN)
+    assert refused["data"] == {"enablePullRequestAutoMerge": None}
+    (error,) = refused["errors"]
+    assert error["type"] == "UNPROCESSABLE"
+    assert error["path"] == ["enablePullRequestAutoMerge"]
+    assert error["message"] == "Pull request Auto merge is not allowed for this repository"
+    assert error["locations"] == [{"line": 1, "column": 22}]  # the field's place
+
+    repo.edit(allow_auto_merge=True)  # no protection: mergeable at once, nothing to wait for
+    clean = raw_graphql(stand, AUTO_MERGE, node, TOKEN)["errors"][0]
+    assert clean["message"] == "Pull request Pull request is in clean status"
+    repo.get_branch("main").edit_protection(strict=True, checks=["build", "test"])
+    assert repo.get_pull(pr.number).mergeable_state == "blocked"
+
+    stand.add_user("fine", "github_pat_fine", scopes=None, grants={"pull_requests": "write"})
+    forbidden = raw_graphql(stand, AUTO_MERGE, node, "github_pat_fine")["errors"][0]
+    assert forbidden["type"] == "FORBIDDEN"  # shape: fpicalausa/remove-stale-branches#49
+    assert forbidden["extensions"] == {"saml_failure": False}
+    assert forbidden["message"] == "Resource not accessible by personal access token"
+
+    done = raw_graphql(stand, AUTO_MERGE, node, TOKEN)
+    assert "errors" not in done
+    pull = done["data"]["enablePullRequestAutoMerge"]["pullRequest"]
+    assert pull["number"] == pr.number
+    request = pull["autoMergeRequest"]
+    assert (request["mergeMethod"], request["enabledBy"]) == ("SQUASH", {"login": LOGIN})
+    assert request["enabledAt"].endswith("Z")
+    auto = repo.get_pull(pr.number).auto_merge
+    assert auto["merge_method"] == "squash"
+    assert auto["enabled_by"]["login"] == LOGIN
+    assert auto["commit_title"] == f"Rebuild (#{pr.number})"
+    assert auto["commit_message"] == "Why"
+    (listed,) = repo.get_pulls(state="open")
+    assert listed.auto_merge == auto  # list items carry it too
+
+    assert stand.set_checks(ORG, "numpy-feedstock", pr.number, "SUCCESS") == [pr.number]
+    assert repo.get_pull(pr.number).merged
+
+
+def test_an_unknown_node_and_other_mutations(stand: GitHubStandIn) -> None:
+    unknown = raw_graphql(stand, AUTO_MERGE, {"id": "PR_nothing"}, TOKEN)
+    assert unknown["errors"][0]["type"] == "NOT_FOUND"
+    message = "Could not resolve to a node with the global id of 'PR_nothing'"
+    assert unknown["errors"][0]["message"] == message
+    with pytest.raises(UnknownObjectException):  # PyGithub: a lone NOT_FOUND is a 404
+        client(stand).requester.graphql_query(AUTO_MERGE, {"id": "PR_nothing"})
+    wrong = AUTO_MERGE.replace("mergeMethod: SQUASH", "mergeMethod: FAST_FORWARD")
+    invalid = raw_graphql(stand, wrong, {"id": "PR_nothing"}, TOKEN)
+    assert "data" not in invalid  # refused by GitHub's schema before anything runs
+    other = 'mutation { addStar(input: {starrableId: "R_1"}) { clientMutationId } }'
+    assert "addStar" in raw_graphql(stand, other, {}, TOKEN)["errors"][0]["message"]
