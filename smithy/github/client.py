@@ -142,7 +142,8 @@ def github_errors(
         yield
     except GithubException as exc:
         data = exc.data if isinstance(exc.data, dict) else {}
-        message = str(data.get("message") or exc.message or "no message").splitlines()[0]
+        said = data.get("message") or _graphql_message(data) or exc.message or "no message"
+        message = str(said).splitlines()[0]
         hint = _needs(exc, needs) if exc.status in (403, 404) else ""
         raise GitHubError(
             _scrub(f"GitHub refused to {what}: {exc.status} {message}{hint}", client)
@@ -151,6 +152,15 @@ def github_errors(
         from smithy.http import reason
 
         raise GitHubError(_scrub(f"cannot reach GitHub to {what}: {reason(exc)}", client)) from None
+
+
+def _graphql_message(data: dict[str, object]) -> str | None:
+    """The first error's message of a GraphQL answer (``{"errors": [{"message": …}]}``)."""
+    errors = data.get("errors")
+    first = errors[0] if isinstance(errors, list) and errors else None
+    if not isinstance(first, dict) or not first.get("message"):
+        return None
+    return str(first["message"])
 
 
 def _needs(exc: Exception, needs: str | None) -> str:

@@ -1,4 +1,5 @@
-"""``register-github``: create ``ORG/<name>-feedstock``, push, protect, set the upload secret."""
+"""``register-github``: create ``ORG/<name>-feedstock``, push, protect, allow auto-merge, set the
+upload secret."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class RegisterResult:
     protected_branch: str
     status_checks: tuple[str, ...]
     secret_set: bool
+    auto_merge: bool  # the repository allows auto-merge (its PRs merge once checks pass)
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -63,6 +65,7 @@ def run_register(feedstock: Path, *, org: str, secret_token: str | None) -> Regi
     pushed = _sync(local, client, clone_url, branch=branch, sha=sha, full_name=full_name)
     _set_origin(local, html_url)
     _protect(client, repo, full_name, branch, checks)
+    auto_merge = _allow_auto_merge(client, repo, full_name)
     if secret_token:
         what = f"set the {SECRET_NAME} secret of {full_name}"
         with github_errors(what, client, needs=SECRET_NEEDED):
@@ -76,6 +79,7 @@ def run_register(feedstock: Path, *, org: str, secret_token: str | None) -> Regi
         protected_branch=branch,
         status_checks=checks,
         secret_set=bool(secret_token),
+        auto_merge=auto_merge,
     )
 
 
@@ -222,3 +226,13 @@ def _protect(
             allow_force_pushes=False,
             allow_deletions=False,
         )
+
+
+def _allow_auto_merge(client: GitHubClient, repo: Repository, full_name: str) -> bool:
+    """Turn on the repository's Allow auto-merge (``allow_auto_merge``, false by default) unless
+    it is on, so that the bot may ask GitHub to merge its pull requests once the required
+    checks pass (``smithy.github.automerge``); what GitHub then holds."""
+    with github_errors(f"allow auto-merge on {full_name}", client, needs=ADMIN_NEEDED):
+        if not repo.allow_auto_merge:
+            repo.edit(allow_auto_merge=True)
+        return bool(repo.allow_auto_merge)

@@ -62,6 +62,10 @@ def test_new_repository_is_created_pushed_protected_and_gets_the_secret(
     assert stand.secrets(ORG, NAME) == {"ANACONDA_API_TOKEN": UPLOAD}
     assert result.to_json()["status_checks"] == expected
     assert stand.count("POST", f"/orgs/{ORG}/repos") == 1
+    # auto-merge allowed (off by default), so the bot's PRs can wait for the checks above
+    assert result.to_json()["auto_merge"] is True
+    assert stand.settings(ORG, NAME)["allow_auto_merge"] is True
+    assert stand.count("PATCH", f"/repos/{ORG}/{NAME}") == 1
 
 
 def test_a_second_run_changes_nothing_but_the_secret(stand: GitHubStandIn, feedstock: Path) -> None:
@@ -74,7 +78,18 @@ def test_a_second_run_changes_nothing_but_the_secret(stand: GitHubStandIn, feeds
     assert stand.protection(ORG, NAME, "main") == protection
     assert stand.secrets(ORG, NAME) == {"ANACONDA_API_TOKEN": "rotated"}
     assert stand.count("POST", f"/orgs/{ORG}/repos") == 1
+    assert stand.count("PATCH", f"/repos/{ORG}/{NAME}") == 1  # auto-merge was allowed already
     assert "pyodide-smithy" not in git(feedstock, "for-each-ref")  # the temporary ref is gone
+
+
+def test_an_existing_repository_gets_auto_merge_allowed(
+    stand: GitHubStandIn, feedstock: Path
+) -> None:
+    stand.create_repo(ORG, NAME, {}, default_branch="main")
+    git(bare(stand), "update-ref", "-d", "refs/heads/main")
+    assert stand.settings(ORG, NAME)["allow_auto_merge"] is False  # GitHub's default
+    assert run_register(feedstock, org=ORG, secret_token=None).auto_merge
+    assert stand.settings(ORG, NAME)["allow_auto_merge"] is True
 
 
 def test_a_repository_holding_something_else_is_refused(
