@@ -13,10 +13,11 @@ import io
 import re
 import tarfile
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from packaging.metadata import RawMetadata, parse_email
 from packaging.requirements import InvalidRequirement, Requirement
@@ -57,6 +58,8 @@ _COMPILED_SUFFIXES = frozenset(
 )
 _COMPILED_BUILD_FILES = frozenset({"Cargo.toml", "CMakeLists.txt", "meson.build"})
 _HOME_LABELS = ("homepage", "home", "source", "repository", "sourcecode", "github")
+# pyodide-recipes' order of a meta.yaml's sections.
+SECTIONS = ("package", "source", "build", "requirements", "test", "about", "extra")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +70,7 @@ class GeneratedRecipe:
     source_url: str  # the file used as source
     pure_wheel: bool  # the source is a py3-none-any (or py2.py3-none-any) wheel
     pure_sdist: bool = False  # the source is an sdist that holds Python only
+    files: tuple[IndexFile, ...] = ()  # the project's files on the index, as read
 
 
 def generate_recipe(
@@ -116,6 +120,7 @@ def generate_recipe(
         source_url=source.url,
         pure_wheel=source.pure,
         pure_sdist=pure_sdist,
+        files=tuple(files),
     )
 
 
@@ -310,21 +315,41 @@ def _render(
     run: list[str],
     about: dict[str, str],
 ) -> str:
-    recipe = CommentedMap()
-    recipe["package"] = CommentedMap(
-        [("name", name), ("version", version), ("top-level", CommentedSeq(top_level))]
-    )
-    recipe["source"] = CommentedMap([("url", source.url), ("sha256", source.sha256)])
+    recipe: dict[str, Any] = {
+        "package": {"name": name, "version": version, "top-level": top_level},
+        "source": {"url": source.url, "sha256": source.sha256},
+    }
     if run:
-        recipe["requirements"] = CommentedMap([("run", CommentedSeq(run))])
-    recipe["test"] = CommentedMap([("imports", CommentedSeq(top_level))])
-    recipe["about"] = CommentedMap(about)
-    recipe["extra"] = CommentedMap([("recipe-maintainers", CommentedSeq())])
-    recipe.yaml_set_start_comment(
+        recipe["requirements"] = {"run": run}
+    recipe["test"] = {"imports": top_level}
+    recipe["about"] = about
+    recipe["extra"] = {"recipe-maintainers": []}
+    comment = (
         f"Generated from PyPI by pyodide-smithy (source: {source.filename}); "
         "review before building."
     )
+    return render_meta(recipe, comment)
+
+
+def render_meta(sections: Mapping[str, Any], comment: str) -> str:
+    """A ``meta.yaml`` as pyodide-smithy writes one: ``comment`` on the first line, then the
+    sections in pyodide-recipes' order, lists in block style. Values loaded with
+    smithy.yamlio's round trip keep their comments and quoting."""
+    recipe = CommentedMap((key, _node(sections[key])) for key in SECTIONS if key in sections)
+    recipe.yaml_set_start_comment(comment)
     return round_trip_dump(recipe)
+
+
+def _node(value: object) -> object:
+    """Plain mappings and lists as ruamel's block-style nodes (each a new one: a list written
+    twice must not become a YAML alias)."""
+    if isinstance(value, CommentedMap | CommentedSeq):
+        return value
+    if isinstance(value, Mapping):
+        return CommentedMap((key, _node(item)) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return CommentedSeq(_node(item) for item in value)
+    return value
 
 
 def _validate(text: str, name: str) -> None:
