@@ -92,6 +92,15 @@ def init(
             show_default=False,
         ),
     ] = None,
+    from_source: Annotated[
+        bool,
+        typer.Option(
+            "--from-source",
+            help="Build the recipe's source even when the package index has upstream's own "
+            "Pyodide wheel of that version for the xbuildenv (by default that wheel becomes "
+            "the source).",
+        ),
+    ] = False,
 ) -> None:
     """Turn one recipe into a feedstock: a git repository with recipe/, settings and CI."""
     from smithy.feedstock.init import run_init
@@ -103,6 +112,7 @@ def init(
         xbuildenv=xbuildenv,
         metadata=metadata,
         channel=channel,
+        from_source=from_source,
     )
     r = result.recipe
     print(

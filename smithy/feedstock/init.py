@@ -36,6 +36,7 @@ class InitResult:
     recipe: Recipe
     xbuildenv: XBuildEnv
     source: str
+    upstream_wheel: str | None  # the URL of upstream's Pyodide wheel, when it became the source
     commit: str
     files: tuple[str, ...]
 
@@ -61,10 +62,15 @@ def run_init(
     xbuildenv: str | None = None,
     metadata: str | None = None,
     channel: str | None = None,
+    from_source: bool = False,
 ) -> InitResult:
-    """Create ``<name>-feedstock/`` (or ``output``) from the recipe ``spec``, in one commit."""
+    """Create ``<name>-feedstock/`` (or ``output``) from the recipe ``spec``, in one commit.
+
+    Unless ``from_source``, a recipe that builds from source takes upstream's own Pyodide wheel
+    of its version instead when the package index has one for the xbuildenv's ABI.
+    """
     from smithy.recipe.load import load_recipe
-    from smithy.recipe.sources import resolve
+    from smithy.recipe.sources import resolve, upstream_wheel
 
     channel_config = _channel(channel)
     expected = _expected_target(spec, output)
@@ -73,8 +79,14 @@ def run_init(
     target_env = load_catalog(metadata).resolve(xbuildenv)
     source = resolve(spec, recipes, python_version=target_env.python_version)
     console.info(f"using {source.description}")
+    temporary = [source] if source.temporary else []
     try:
         recipe = load_recipe(source.directory)
+        wheel = None if from_source else upstream_wheel(recipe, target_env, source.index_files)
+        if wheel is not None:
+            temporary.append(wheel)
+            console.info(f"using {wheel.description}")
+            recipe = load_recipe(wheel.directory)
         target = (output or Path.cwd() / recipe.feedstock_name).absolute()
         _check_target(target)
         config = FeedstockConfig(
@@ -86,13 +98,14 @@ def run_init(
         message = _initial_message(recipe, target_env)
         commit, files = _create(target, recipe, config, target_env, message)
     finally:
-        if source.temporary:
-            shutil.rmtree(source.directory.parent, ignore_errors=True)
+        for made in temporary:
+            shutil.rmtree(made.directory.parent, ignore_errors=True)
     return InitResult(
         feedstock=target,
         recipe=dataclasses.replace(recipe, directory=target / RECIPE_DIR),
         xbuildenv=target_env,
         source=source.description,
+        upstream_wheel=recipe.source_url if wheel is not None else None,
         commit=commit,
         files=files,
     )

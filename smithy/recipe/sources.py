@@ -6,15 +6,22 @@ import difflib
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from smithy import console
 from smithy.errors import GitError, NetworkError, RecipeError, RecipeNotFoundError
 from smithy.paths import cache_dir
 from smithy.recipe.load import META
 from smithy.recipe.model import normalize
+
+if TYPE_CHECKING:
+    from smithy.recipe.model import Recipe
+    from smithy.recipe.pypi_index import IndexFile
+    from smithy.xbuildenv import XBuildEnv
 
 UPSTREAM_RECIPES = "https://github.com/pyodide/pyodide-recipes"
 UPSTREAM_ENV_VAR = "PYODIDE_SMITHY_RECIPES_URL"  # another default source, e.g. a mirror
@@ -28,8 +35,9 @@ class RecipeSource:
     directory: Path
     description: str
     pinned_version: str | None = None
-    temporary: bool = False  # a folder made for this run (a recipe generated from PyPI)
+    temporary: bool = False  # a folder made for this run (generated from PyPI, or switched)
     pure_python: bool = False  # an sdist found to hold Python only: build it without Emscripten
+    index_files: tuple[IndexFile, ...] | None = None  # the project's files, when the index was read
 
 
 def is_path_spec(spec: str) -> bool:
@@ -159,4 +167,81 @@ def _from_pypi(spec: str, python_version: str) -> RecipeSource:
         f"new recipe for {generated.name} {generated.version} generated from {index} ({kind})",
         temporary=True,
         pure_python=generated.pure_sdist,
+        index_files=generated.files,
     )
+
+
+def upstream_wheel(
+    recipe: Recipe, xbuildenv: XBuildEnv, files: tuple[IndexFile, ...] | None = None
+) -> RecipeSource | None:
+    """A copy of ``recipe``'s folder whose source is upstream's own Pyodide wheel of its version
+    for ``xbuildenv``, when the package index has one (smithy.recipe.upstream decides); else
+    ``None``. ``files``: the index's files of the project if already read. An index that cannot
+    be read is warned about and changes nothing."""
+    from smithy.recipe.upstream import pyodide_wheel, switchable, wheel_recipe
+
+    if not switchable(recipe):
+        return None
+    if files is None:
+        files = _index_files(recipe.name)
+    wheel = pyodide_wheel(files, recipe.version, xbuildenv)
+    if wheel is None:
+        return None
+    meta_path = recipe.directory / META
+    switched = wheel_recipe(meta_path.read_text(encoding="utf-8"), wheel, meta_path)
+    top = Path(tempfile.mkdtemp(prefix="pyodide-smithy-recipe-"))
+    try:
+        directory = top / recipe.directory.name
+        shutil.copytree(recipe.directory, directory, symlinks=True)
+        _leave_out(directory, switched.left_out)
+        (directory / META).write_text(switched.meta_yaml, encoding="utf-8")
+    except BaseException:
+        shutil.rmtree(top, ignore_errors=True)
+        raise
+    dropped = f"dropped {', '.join(switched.dropped)}; " if switched.dropped else ""
+    description = (
+        f"upstream's Pyodide wheel {wheel.filename} instead of building {switched.replaced} "
+        f"({dropped}pass --from-source to build it)"
+    )
+    return RecipeSource(directory, description, temporary=True)
+
+
+def _index_files(name: str) -> tuple[IndexFile, ...]:
+    """The package index's files of project ``name``; none when it has no such project, or
+    (warned) when it cannot be read."""
+    from packaging.utils import canonicalize_name
+
+    from smithy import http
+    from smithy.recipe.pypi_index import JSON_ACCEPT, index_url_from_env, parse_files, redact
+
+    index = index_url_from_env()
+    page = f"{index}{canonicalize_name(name)}/"
+    what = f"upstream's Pyodide wheels of {name}"
+    try:  # a fallback exists (the recipe as it is): fail fast
+        response = http.get(page, what=what, headers={"Accept": JSON_ACCEPT}, retries=0)
+        entries = response.json()["files"]
+        # Only a wheel with a wasm32 platform tag can be one: a superset test by name, cheap
+        # where parsing every file's name is not (pydantic-core has 15,000 files: 0.6 s).
+        wasm = [e for e in entries if isinstance(e, dict) and "wasm32" in str(e.get("filename"))]
+        return tuple(parse_files(wasm, response.url or page))
+    except NetworkError as exc:
+        if exc.key == "404":
+            return ()
+        why = exc.message.replace(page, redact(page))
+    except (ValueError, KeyError, TypeError):
+        why = f"{redact(page)} did not answer with PEP 691 JSON (the simple API) for {what}"
+    console.warn(f"{why}; keeping the recipe's source")
+    return ()
+
+
+def _leave_out(directory: Path, names: tuple[str, ...]) -> None:
+    """Remove the recipe files ``names`` (checked relative paths: patches, extras) from the
+    copy ``directory``, and the folders they leave empty."""
+    for name in names:
+        path = directory / name
+        if path.is_file() and not path.is_symlink():
+            path.unlink()
+            parent = path.parent
+            while parent != directory and not any(parent.iterdir()):
+                parent.rmdir()
+                parent = parent.parent
