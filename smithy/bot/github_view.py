@@ -234,6 +234,72 @@ def _stopped(exc: GithubException) -> str | None:
     return None
 
 
+# The open pull requests of a repository, with their branch names: the bot's version branches
+# among them are the ones a newer release supersedes (PullRequest.headRefName: String!).
+_OPEN_PULLS = (
+    "pullRequests(states: [OPEN], last: 50, orderBy: {field: CREATED_AT, direction: ASC}) "
+    "{ nodes { number state url headRefName headRefOid headRepositoryOwner { login } "
+    "labels(first: 20) { nodes { name } } } }"
+)
+
+
+def read_version_pulls(
+    client: GitHubClient, org: str, wanted: Mapping[str, str | None]
+) -> dict[str, tuple[Pull | None, dict[str, Pull]]]:
+    """For each repository name -> its target version branch (or None): the newest pull request
+    from that branch, and the open pull requests from the org's own branches (branch -> pull).
+    One GraphQL query per ``BATCH`` repositories."""
+    requester = _requester(client)
+    names = sorted(wanted)
+    out: dict[str, tuple[Pull | None, dict[str, Pull]]] = {}
+    for start in range(0, len(names), BATCH):
+        batch = {name: wanted[name] for name in names[start : start + BATCH]}
+        try:
+            answer = _query(requester, client, version_pulls_query(org, batch), "read PRs")
+        except _Stopped as stopped:
+            raise GitHubError(
+                f"GitHub stopped reading the pull requests of {org}: {stopped}"
+            ) from None
+        data = answer.get("data") or {}
+        for i, name in enumerate(batch):
+            node = data.get(f"r{i}") or {}
+            out[name] = (_newest_pull(node.get("t"), org), _open_branches(node.get("o"), org))
+    return out
+
+
+def version_pulls_query(org: str, wanted: Mapping[str, str | None]) -> str:
+    """The one GraphQL query for up to ``BATCH`` repositories: the pull requests from each
+    one's target branch (``t``), and its open pull requests with their branches (``o``)."""
+    blocks = []
+    for i, (name, branch) in enumerate(wanted.items()):
+        target = f"t: {_PULLS.format(branch=json.dumps(branch))} " if branch else ""
+        blocks.append(
+            f"r{i}: repository(owner: {json.dumps(org)}, name: {json.dumps(name)}) {{ "
+            f"{target}o: {_OPEN_PULLS} }}"
+        )
+    return "query { " + " ".join(blocks) + " }"
+
+
+def _open_branches(connection: Any, org: str) -> dict[str, Pull]:
+    """Branch -> the open pull request from it, for the org's own branches."""
+    nodes = connection.get("nodes") if isinstance(connection, dict) else None
+    found: dict[str, Pull] = {}
+    for node in nodes or []:
+        owner = (node.get("headRepositoryOwner") or {}).get("login", "")
+        if str(owner).lower() != org.lower() or node.get("state") != "OPEN":
+            continue
+        labels = (node.get("labels") or {}).get("nodes") or []
+        found[str(node.get("headRefName") or "")] = Pull(
+            number=int(node["number"]),
+            open=True,
+            merged=False,
+            labels=tuple(str(label["name"]) for label in labels),
+            url=str(node.get("url") or ""),
+            head=str(node.get("headRefOid") or ""),
+        )
+    return found
+
+
 def _newest_pull(connection: Any, org: str) -> Pull | None:
     nodes = connection.get("nodes") if isinstance(connection, dict) else None
     for node in reversed(nodes or []):
@@ -296,14 +362,41 @@ def parse_feedstock(name: str, config_text: str, meta_text: str) -> Feedstock:
             for item in reqs.get(section) or []:
                 if isinstance(item, str) and (m := _NAME.match(item)):
                     requires.append(m[1])
+    bot = config.bot
     return Feedstock(
         name=name,
         outputs=(package_name,),
         requires=tuple(dict.fromkeys(requires)),
         xbuildenv=config.xbuildenv,
-        migrations=config.bot.migrations,
-        prereleases=config.bot.prereleases,
+        migrations=bot.migrations,
+        prereleases=bot.prereleases,
+        version=_scalar(package.get("version") if isinstance(package, dict) else None),
+        source=_scalar(_section(meta, "source").get("url")),
+        version_updates=getattr(bot, "version_updates", True),
+        version_prereleases=getattr(bot, "version_prereleases", False),
+        versions=getattr(bot, "versions", ""),
+        automerge=bot.automerge,
+        has_tests=config.tests and _tests_something(meta),
     )
+
+
+def _section(meta: Any, key: str) -> dict[str, Any]:
+    value = meta.get(key) if isinstance(meta, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def _scalar(value: Any) -> str:
+    """A recipe value the bot compares or shows: text of a string or number, else ""."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return ""
+    return str(value)
+
+
+def _tests_something(meta: Any) -> bool:
+    """What `test` runs: imports (test.imports, else package.top-level); test files are in the
+    recipe folder, which the survey does not list, so imports are what it can see."""
+    imports = _section(meta, "test").get("imports") or _section(meta, "package").get("top-level")
+    return bool(imports) and isinstance(imports, list)
 
 
 def published_abis(channel: Channel, packages: Iterable[str]) -> dict[str, frozenset[str]]:

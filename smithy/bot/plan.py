@@ -49,6 +49,13 @@ class Feedstock:
     xbuildenv: str  # the pinned version
     migrations: bool = True
     prereleases: bool = False
+    version: str = ""  # the recipe's package.version on the default branch
+    source: str = ""  # the recipe's source.url ("" for a source.path recipe)
+    version_updates: bool = True  # bot.version-updates
+    version_prereleases: bool = False  # bot.version-prereleases
+    versions: str = ""  # bot.versions: a PEP 440 specifier set new versions must satisfy
+    automerge: bool = False  # bot.automerge
+    has_tests: bool = False  # the recipe tests something (imports or test files) and CI runs it
 
 
 @dataclass(frozen=True, kw_only=True)

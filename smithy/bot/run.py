@@ -196,7 +196,7 @@ def _migrate(
     name, branch, url = view.feedstock.name, branch_for(target), view.repo.clone_url
     read = git_auth_env(client, url) if view.repo.private else {}
     remote = Remote(url, branch, read, git_auth_env(client, url))
-    pull, replaced, reopened = _bring_back(client, view, decision.pull)
+    pull, replaced, reopened = bring_back(client, view, decision.pull)
     alive = pull is not None and (pull.open or reopened)
     on_top = alive and pull is not None and pull.edited
     if alive and pull is not None:  # over the head the survey read, and no other commit
@@ -223,7 +223,7 @@ def _migrate(
         return Action(name, "skipped", REFUSED, pull.number if pull else None)
     if alive and pull is not None:
         if RERUN_LABEL in pull.labels:
-            _unlabel(client, view, pull.number)
+            unlabel(client, view, pull.number)
         how = " on top of the maintainers' commits" if on_top else ""
         done = (
             ("reopened", f"labelled {RERUN_LABEL}")
@@ -242,25 +242,41 @@ def _migrate(
         replaces=replaced.number if replaced is not None else None,
         build_number=rendered.build_number,
     )
-    action = _open_pull(client, org, view, branch=branch, title=title_for(target), body=body)
+    action = open_pull(client, org, view, branch=branch, title=title_for(target), body=body)
     if replaced is not None and RERUN_LABEL in replaced.labels:
-        _unlabel(client, view, replaced.number)
+        unlabel(client, view, replaced.number)
+    if action.pull is not None:
+        automerge_pull(client, view, action.pull)
     return action
 
 
-def _bring_back(
+def automerge_pull(client: GitHubClient, view: FeedstockView, number: int) -> None:
+    """Turn on GitHub's auto-merge for a pull request the bot just opened, when the feedstock
+    opted in (``bot.automerge``) and its recipe tests something; a refusal is said, not fatal."""
+    from smithy import console
+    from smithy.github.automerge import enable_automerge, wants_automerge
+
+    f = view.feedstock
+    if not wants_automerge(f.automerge, f.has_tests):
+        return
+    done = enable_automerge(client, view.repo.full_name, number)
+    if not done.enabled:
+        console.warn(f"{f.name}: auto-merge not enabled on #{number}: {done.reason}")
+
+
+def bring_back(
     client: GitHubClient, view: FeedstockView, pull: Pull | None
 ) -> tuple[Pull | None, Pull | None, bool]:
     """For a closed pull request (labelled bot-rerun): (it, None, True) once re-opened, or
     (None, it, False) when GitHub will not re-open it and a new one must replace it."""
     if pull is None or pull.open or pull.merged:
         return pull, None, False
-    if _reopen(client, view, pull.number):
+    if reopen(client, view, pull.number):
         return pull, None, True
     return None, pull, False
 
 
-def _reopen(client: GitHubClient, view: FeedstockView, number: int) -> bool:
+def reopen(client: GitHubClient, view: FeedstockView, number: int) -> bool:
     """Re-open pull request ``number`` (before anything is pushed: GitHub refuses to re-open
     one whose branch was force-pushed or recreated); False when GitHub refuses (422)."""
     from github import GithubException
@@ -277,7 +293,7 @@ def _reopen(client: GitHubClient, view: FeedstockView, number: int) -> bool:
     return True
 
 
-def _unlabel(client: GitHubClient, view: FeedstockView, number: int) -> None:
+def unlabel(client: GitHubClient, view: FeedstockView, number: int) -> None:
     """The request is done: take its label off (someone may have already: 404 "Label does not
     exist", which PyGithub leaves a plain GithubException)."""
     from github import GithubException
@@ -292,7 +308,7 @@ def _unlabel(client: GitHubClient, view: FeedstockView, number: int) -> None:
             raise
 
 
-def _open_pull(
+def open_pull(
     client: GitHubClient,
     org: str,
     view: FeedstockView,

@@ -131,6 +131,65 @@ def bot_run(
     return 1 if failed else 0
 
 
+@bot_app.command("versions")
+def bot_versions(
+    *,
+    org: OrgOption,
+    metadata: MetadataOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Change nothing: report what would be done.")
+    ] = False,
+    max_prs: Annotated[
+        int | None,
+        typer.Option("--max-prs", min=0, help="Open at most N pull requests.", show_default=False),
+    ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            metavar="I/N",
+            help="Only the feedstocks whose stable hash mod N is I.",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> int:
+    """Open a pull request for each feedstock of ORG whose upstream released a newer version.
+
+    The package index is $PYODIDE_SMITHY_INDEX_URL (default PyPI). GitHub credentials as for
+    register-github. Exit 1 when an action failed for a feedstock (the others still ran).
+    """
+    from smithy import console
+    from smithy.bot.run import parse_shard
+    from smithy.bot.versions import run_versions
+
+    result = run_versions(
+        _org(org), metadata=metadata, dry_run=dry_run, max_prs=max_prs, shard=parse_shard(shard)
+    )
+    failed = any(a.action == "failed" for a in result.actions)
+    if not result.decisions:
+        _warn_no_feedstocks(result.org)
+    if as_json:
+        print(json.dumps(result.to_json(), indent=2))
+        return 1 if failed else 0
+    actions = {a.feedstock: a for a in result.actions}
+    tally = Counter(a.action for a in result.actions)
+    for d in result.decisions:
+        newest = f" -> {d.newest}" if d.newest else ""
+        line = f"{d.feedstock}\t{d.current}{newest}\t{d.state}\t{d.reason}"
+        if (action := actions.get(d.feedstock)) is not None:
+            extra = f" #{action.pull}" if action.pull else ""
+            line += f"\t[{action.action}{extra}]"
+        print(line)
+    if result.decisions:
+        done = ", ".join(f"{n} {what}" for what, n in sorted(tally.items())) or "nothing to do"
+        console.info(
+            f"{console.count(len(result.decisions), 'feedstock')}, "
+            f"{console.count(result.index_requests, 'index request')}: {done}"
+        )
+    return 1 if failed else 0
+
+
 @bot_app.command("status")
 def bot_status(
     *,

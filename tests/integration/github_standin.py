@@ -375,6 +375,11 @@ class GitHubStandIn:
         with self.lock:
             return dict(self._repo(org, repo).settings)
 
+    def comments(self, org: str, repo: str, number: int) -> list[str]:
+        """The bodies of a PR's comments, oldest first."""
+        with self.lock:
+            return [c.body for c in self.store.pull(self._repo(org, repo), number).comments]
+
     def close(self, org: str, repo: str, number: int) -> None:
         """Close without merging, as a maintainer does."""
         with self.lock:

@@ -2,7 +2,8 @@
 
 The schema is octokit/graphql-schema's ``schema.graphql`` (tests/data/github-graphql-schema,
 with its licence and commit); the only queries the product sends are the bot's, built by
-``smithy.bot.github_view.batch_query``. GitHub's own rules beyond the schema ("Rate limits and
+``smithy.bot.github_view.batch_query`` and ``version_pulls_query``, and the auto-merge
+mutation (``smithy.github.automerge.MUTATION``). GitHub's own rules beyond the schema ("Rate limits and
 query limits for the GraphQL API", *Node limit*): every connection takes ``first`` or ``last``,
 from 1 to 100, and a query asks for at most 500,000 nodes.
 """
@@ -30,7 +31,8 @@ from graphql import (
     visit,
 )
 
-from smithy.bot.github_view import BATCH, batch_query
+from smithy.bot.github_view import BATCH, batch_query, version_pulls_query
+from smithy.github.automerge import MUTATION
 from tests.conftest import DATA
 
 SCHEMA = DATA / "github-graphql-schema" / "schema.graphql.gz"
@@ -55,12 +57,15 @@ def schema() -> GraphQLSchema:
 
 def queries() -> list[str]:
     """The queries the bot sends: a full batch, a batch halved down to one repository, and
-    the one-branch form (a stable target with no newer pre-release)."""
+    the one-branch form (a stable target with no newer pre-release); ``bot versions``' reads of
+    version pull requests."""
     return [
         batch_query(ORG, NAMES, BRANCHES),
         batch_query(ORG, NAMES[:1], BRANCHES),
         batch_query(ORG, NAMES[:7], BRANCHES[:1]),
         batch_query(ORG, NAMES[:2], []),
+        version_pulls_query(ORG, {n: f"pyodide-smithy/version-1.{i}" for i, n in enumerate(NAMES)}),
+        version_pulls_query(ORG, {"a-feedstock": None, "b-feedstock": "pyodide-smithy/version-2"}),
     ]
 
 
@@ -84,7 +89,11 @@ def connections(document: DocumentNode) -> list[tuple[str, dict[str, int]]]:
     return found
 
 
-@pytest.mark.parametrize("query", queries(), ids=["full", "one", "one-branch", "no-branch"])
+@pytest.mark.parametrize(
+    "query",
+    [*queries(), MUTATION],
+    ids=["full", "one", "one-branch", "no-branch", "versions", "versions-mixed", "automerge"],
+)
 def test_the_bots_query_validates_against_githubs_schema(query: str) -> None:
     assert validate(schema(), parse(query)) == []
 
