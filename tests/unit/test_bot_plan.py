@@ -26,10 +26,20 @@ ABI = {"314.0.4": "2026_0", "314.0.5": "2026_0", "315.0.0a2": "2026_5"}
 
 
 def stock(
-    name: str, requires: tuple[str, ...] = (), xbuildenv: str = "314.0.4", **kw: bool
+    name: str,
+    requires: tuple[str, ...] = (),
+    xbuildenv: str = "314.0.4",
+    *,
+    migrations: bool = True,
+    prereleases: bool = False,
 ) -> Feedstock:
     return Feedstock(
-        name=f"{name}-feedstock", outputs=(name,), requires=requires, xbuildenv=xbuildenv, **kw
+        name=f"{name}-feedstock",
+        outputs=(name,),
+        requires=requires,
+        xbuildenv=xbuildenv,
+        migrations=migrations,
+        prereleases=prereleases,
     )
 
 
