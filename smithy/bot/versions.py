@@ -303,8 +303,9 @@ def _close_superseded(
             )
         else:
             text = (
-                f"The default branch is at {decision.current}, which this pull request for "
-                f"{version} no longer moves forward: closing it."
+                f"No longer proposed: the default branch is at {decision.current}, and {version} "
+                "is not the newest release this feedstock takes (already merged by hand, "
+                "yanked, or outside `bot.versions`). Closing it."
             )
         with github_errors(f"close #{old.number} of {view.repo.full_name}", client):
             gh_repo = gh_repo or client.github.get_repo(view.repo.full_name)
