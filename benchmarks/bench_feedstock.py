@@ -6,7 +6,9 @@ Whole-process wall times of the installed ``pyodide-smithy`` command (median of 
 after one warm-up run, with smithy's bytecode compiled as pip does for an installed wheel),
 and the 332 real recipes turned into feedstocks with ``run_init`` in a pool of as many
 processes as the machine has cores. Offline: the xbuildenv metadata and the recipes are the
-copies in tests/data (tests/data/README.md).
+copies in tests/data (tests/data/README.md), and the package index ``init`` asks for upstream's
+Pyodide wheels is the stand-in on 127.0.0.1 (numpy's page: its sdist, no Pyodide wheel), so
+the figure is pyodide-smithy's own cost, not a far index's latency.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import METADATA, extract_recipes  # noqa: E402
+from tests.integration.pypi_server import FakeIndex, sdist, serve  # noqa: E402
 
 COMMAND = str(Path(sys.executable).parent / "pyodide-smithy")
 BUDGETS = {"--help": 0.15, "init": 0.5, "rerender (no-op)": 0.3, "332 recipes": 30.0}
@@ -72,8 +76,13 @@ def main() -> int:
     options = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="smithy-bench-"))
+    index = ExitStack()
+    fake = index.enter_context(serve(FakeIndex()))
+    sdist_file = sdist("numpy", "2.2.5", {"PKG-INFO": b"Name: numpy\n"})
+    fake.add_project("numpy", [sdist_file])
     env = {
         **os.environ,
+        "PYODIDE_SMITHY_INDEX_URL": f"{fake.base}/simple/",
         "PYODIDE_CROSS_BUILD_ENV_METADATA_URL": str(METADATA),
         "PYODIDE_SMITHY_CACHE_DIR": str(work / "cache"),
         "GIT_CONFIG_GLOBAL": str(work / "gitconfig"),
@@ -105,6 +114,7 @@ def main() -> int:
         assert len(done) == 332, len(done)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        index.close()
 
     if options.json:
         print(

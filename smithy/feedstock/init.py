@@ -7,6 +7,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from smithy import __version__, console
 from smithy.config import (
@@ -23,8 +24,11 @@ from smithy.feedstock.rerender import render_feedstock
 from smithy.feedstock.state import RECIPE_DIR, read_inputs
 from smithy.fsutil import refuse_non_empty, staged_directory, write_atomic
 from smithy.paths import template_dir
-from smithy.recipe.model import Recipe
+from smithy.recipe.model import Recipe, normalize
 from smithy.xbuildenv import XBuildEnv, load_catalog
+
+if TYPE_CHECKING:
+    from smithy.recipe.pypi_index import IndexFile
 
 # Left behind by local builds of a recipe; never part of a feedstock's recipe/.
 _IGNORED = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", "dist", "build", "build.log")
@@ -76,13 +80,17 @@ def run_init(
     expected = _expected_target(spec, output)
     if expected is not None:
         _check_target(expected)  # before any lookup: fail fast on a busy target
+    early = None if from_source else _prefetch(spec)
     target_env = load_catalog(metadata).resolve(xbuildenv)
     source = resolve(spec, recipes, python_version=target_env.python_version)
     console.info(f"using {source.description}")
     temporary = [source] if source.temporary else []
     try:
         recipe = load_recipe(source.directory)
-        wheel = None if from_source else upstream_wheel(recipe, target_env, source.index_files)
+        listed = source.index_files
+        if early is not None and normalize(early.name) == normalize(recipe.name):
+            listed = early.result()
+        wheel = None if from_source else upstream_wheel(recipe, target_env, listed)
         if wheel is not None:
             temporary.append(wheel)
             console.info(f"using {wheel.description}")
@@ -109,6 +117,39 @@ def run_init(
         commit=commit,
         files=files,
     )
+
+
+class _Prefetch:
+    """A local recipe folder's index page, asked for at once in a daemon thread, so that the
+    request overlaps reading and validating the recipe instead of following it (and never
+    holds up an ``init`` that fails meanwhile). Its warning is said only when it is used."""
+
+    def __init__(self, name: str) -> None:
+        import threading
+
+        self.name = name
+        self.found: tuple[tuple[IndexFile, ...], str | None] = ((), None)
+        self.thread = threading.Thread(target=self._run, name="index", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        from smithy.recipe.sources import read_index_files
+
+        self.found = read_index_files(self.name)
+
+    def result(self) -> tuple[IndexFile, ...]:
+        self.thread.join()
+        files, problem = self.found
+        if problem is not None:
+            console.warn(f"{problem}; keeping the recipe's source")
+        return files
+
+
+def _prefetch(spec: str) -> _Prefetch | None:
+    from smithy.recipe.sources import is_path_spec, recipe_name_at
+
+    name = recipe_name_at(Path(spec)) if is_path_spec(spec) else None
+    return _Prefetch(name) if name else None
 
 
 def _check_target(target: Path) -> None:

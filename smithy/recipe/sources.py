@@ -183,7 +183,7 @@ def upstream_wheel(
     if not switchable(recipe):
         return None
     if files is None:
-        files = _index_files(recipe.name)
+        files = index_files(recipe.name)
     wheel = pyodide_wheel(files, recipe.version, xbuildenv)
     if wheel is None:
         return None
@@ -206,32 +206,73 @@ def upstream_wheel(
     return RecipeSource(directory, description, temporary=True)
 
 
-def _index_files(name: str) -> tuple[IndexFile, ...]:
+def index_files(name: str) -> tuple[IndexFile, ...]:
     """The package index's files of project ``name``; none when it has no such project, or
     (warned) when it cannot be read."""
+    files, problem = read_index_files(name)
+    if problem is not None:
+        console.warn(f"{problem}; keeping the recipe's source")
+    return files
+
+
+def read_index_files(name: str) -> tuple[tuple[IndexFile, ...], str | None]:
+    """The package index's files of project ``name`` (none when it has no such project), and
+    why they could not be read, if they could not.
+
+    One GET with the standard library's client and no retry: a fallback exists (the recipe as
+    it is), and ``init`` pays for this on every run, where importing requests alone would cost
+    a fifth of its budget."""
+    import json
+    import urllib.error
+    import urllib.request
+    from urllib.parse import urlsplit
+
     from packaging.utils import canonicalize_name
 
-    from smithy import http
+    from smithy.http import USER_AGENT
     from smithy.recipe.pypi_index import JSON_ACCEPT, index_url_from_env, parse_files, redact
 
     index = index_url_from_env()
     page = f"{index}{canonicalize_name(name)}/"
     what = f"upstream's Pyodide wheels of {name}"
-    try:  # a fallback exists (the recipe as it is): fail fast
-        response = http.get(page, what=what, headers={"Accept": JSON_ACCEPT}, retries=0)
-        entries = response.json()["files"]
+    parts = urlsplit(page)
+    if parts.scheme not in ("http", "https"):
+        return (), f"{redact(page)} is not an http(s) index"
+    try:
+        if parts.username or parts.password:  # credentials in the URL: requests sends them
+            body, url = _get_with_requests(page, what)
+        else:
+            headers = {"Accept": JSON_ACCEPT, "User-Agent": USER_AGENT}
+            request = urllib.request.Request(page, headers=headers)  # noqa: S310 (checked above)
+            with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
+                body, url = response.read(), response.geturl()
+        entries = json.loads(body)["files"]
         # Only a wheel with a wasm32 platform tag can be one: a superset test by name, cheap
         # where parsing every file's name is not (pydantic-core has 15,000 files: 0.6 s).
         wasm = [e for e in entries if isinstance(e, dict) and "wasm32" in str(e.get("filename"))]
-        return tuple(parse_files(wasm, response.url or page))
+        return tuple(parse_files(wasm, url or page)), None
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return (), None
+        why = f"{redact(page)} answered HTTP {exc.code} for {what}"
     except NetworkError as exc:
         if exc.key == "404":
-            return ()
+            return (), None
         why = exc.message.replace(page, redact(page))
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        why = f"cannot reach {redact(page)} for {what}: {reason}"
     except (ValueError, KeyError, TypeError):
         why = f"{redact(page)} did not answer with PEP 691 JSON (the simple API) for {what}"
-    console.warn(f"{why}; keeping the recipe's source")
-    return ()
+    return (), why
+
+
+def _get_with_requests(page: str, what: str) -> tuple[bytes, str]:
+    from smithy import http
+    from smithy.recipe.pypi_index import JSON_ACCEPT
+
+    response = http.get(page, what=what, headers={"Accept": JSON_ACCEPT}, retries=0)
+    return response.content, response.url or page
 
 
 def _leave_out(directory: Path, names: tuple[str, ...]) -> None:
