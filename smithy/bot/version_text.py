@@ -120,11 +120,16 @@ def _patches(update: Update, report: VersionReport) -> list[str]:
 
 
 def gather_report(
-    root: Path, before: str, update: Update, *, index_url: str | None
+    root: Path,
+    before: str,
+    update: Update,
+    *,
+    index_url: str | None,
+    index: IndexClient | None = None,
 ) -> VersionReport:
     """Read what the report needs: both releases' metadata from the index, the recipe's patches
     from the clone, and the new source's file list (downloaded when small enough)."""
-    from smithy.errors import RecipeError
+    from smithy.errors import RecipeError, SmithyError
     from smithy.versions.index import IndexClient
     from smithy.versions.report import changelog_url, requirement_changes
     from smithy.yamlio import load_yaml_text
@@ -133,12 +138,14 @@ def gather_report(
     source = meta.get("source") if isinstance(meta, dict) else None
     reqs = meta.get("requirements") if isinstance(meta, dict) else None
     run = tuple(str(r) for r in ((reqs or {}).get("run") or [])) if isinstance(reqs, dict) else ()
-    index = IndexClient(index_url)
-    files = index.project(update.name) or []
+    index = index or IndexClient(index_url)
+    try:
+        files = index.seen(update.name) or []
+    except SmithyError:
+        files = []
     new = next((f for f in files if f.filename == update.filename), None)
     old = _old_file(files, source)
-    new_meta = index.metadata(new) if new is not None else None
-    old_meta = index.metadata(old) if old is not None else None
+    new_meta, old_meta = _metadata(index, new), _metadata(index, old)
     changelog = changelog_url(new_meta) if new_meta else None
     changes = None
     if new_meta is not None and old_meta is not None:
@@ -158,6 +165,18 @@ def gather_report(
         missing=missing,
         patches_checked=why,
     )
+
+
+def _metadata(index: IndexClient, file: IndexFile | None) -> bytes | None:
+    """A release's core metadata, or None when the index serves none or serves it wrong."""
+    from smithy.errors import SmithyError
+
+    if file is None:
+        return None
+    try:
+        return index.metadata(file)
+    except SmithyError:
+        return None
 
 
 def _python(root: Path) -> str:
@@ -183,7 +202,7 @@ def _check_patches(
 ) -> tuple[dict[str, list[str]], str | None]:
     if not patches:
         return {}, None
-    from smithy.errors import NetworkError
+    from smithy.errors import NetworkError, RecipeError
     from smithy.fsutil import is_clean_relative
     from smithy.versions.report import missing_patch_targets, source_members
 
@@ -201,8 +220,10 @@ def _check_patches(
         return {}, f"{new.filename} is {(new.size or 0) // 2**20} MiB, too large to download here"
     try:
         data = index.download(new)
+        members = source_members(data, new.filename)
     except NetworkError as exc:
         return {}, f"the new source could not be downloaded ({exc.message})"
+    except RecipeError as exc:
+        return {}, f"the new source could not be read ({exc.message})"
     extract = source.get("extract_dir") if isinstance(source, dict) else None
-    members = source_members(data, new.filename)
     return missing_patch_targets(texts, members, str(extract) if extract else None), None

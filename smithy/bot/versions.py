@@ -45,6 +45,7 @@ from smithy.github.client import GitHubClient, github_errors
 
 if TYPE_CHECKING:
     from smithy.recipe.pypi_index import IndexFile
+    from smithy.versions.index import IndexClient
     from smithy.versions.select import Update
 
 META = "recipe/meta.yaml"
@@ -85,12 +86,15 @@ def run_versions(
     views, unreadable = read_feedstocks(client, org, list_repos(client, org))
     if shard is not None:
         views = [v for v in views if shard_of(v.feedstock.name, shard[1]) == shard[0]]
-    decisions, index_requests = survey_versions(client, org, views, index_url=index_url)
+    from smithy.versions.index import IndexClient
+
+    index = IndexClient(index_url)
+    decisions = survey_versions(client, org, views, index=index)
     decisions += [
         VersionDecision(feedstock=u.repo.name, state=VersionState.FAILED, reason=u.reason)
         for u in unreadable
     ]
-    result = VersionsResult(org, decisions, index_requests=index_requests, dry_run=dry_run)
+    result = VersionsResult(org, decisions, dry_run=dry_run)
     by_name = {v.feedstock.name: v for v in views}
     opened = 0
     for d in decisions:
@@ -108,28 +112,31 @@ def run_versions(
             result.actions.append(Action(d.feedstock, "skipped", f"--max-prs {max_prs} reached"))
             continue
         try:
-            action = _update(client, org, view, d, metadata=metadata, index_url=index_url)
+            action = _update(client, org, view, d, metadata=metadata, index=index)
         except SmithyError as exc:
             action = Action(d.feedstock, "failed", str(exc))
         opened += action.action in ("opened", "reopened")
         result.actions.append(action)
+    result.index_requests = index.requests
     return result
 
 
 def survey_versions(
-    client: GitHubClient, org: str, views: list[FeedstockView], *, index_url: str | None
-) -> tuple[list[VersionDecision], int]:
-    """Each feedstock's version decision, and how many index requests it took."""
-    from smithy.versions.index import IndexClient
-
+    client: GitHubClient, org: str, views: list[FeedstockView], *, index: IndexClient
+) -> list[VersionDecision]:
+    """Each feedstock's version decision: one index request per followed project (``index``
+    counts them), one GraphQL query per 100 feedstocks for their version pull requests."""
     followed = {v.feedstock.name: project for v in views if (project := _project(v)) is not None}
-    index = IndexClient(index_url)
-    pages = index.projects(sorted(set(followed.values())))
+    unread: dict[str, SmithyError] = {}
+    pages = index.projects(sorted(set(followed.values())), errors=unread)
     updates: dict[str, Update | None] = {}
     problems: dict[str, str] = {}
     for view in views:
         name = view.feedstock.name
         if name not in followed:
+            continue
+        if (failure := unread.get(followed[name])) is not None:
+            problems[name] = f"the package index could not be read: {failure}"
             continue
         try:
             updates[name] = _newest(view, pages.get(followed[name]))
@@ -155,7 +162,7 @@ def survey_versions(
         decisions.append(
             decide(f, updates.get(f.name), target_pull=target, open_version_pulls=versions)
         )
-    return decisions, index.requests
+    return decisions
 
 
 def _project(view: FeedstockView) -> str | None:
@@ -225,11 +232,11 @@ def _update(
     decision: VersionDecision,
     *,
     metadata: str | None,
-    index_url: str | None,
+    index: IndexClient,
 ) -> Action:
     """Push the version's branch (main + the recipe edit + the render) and make sure one pull
     request shows it; close the older versions' pull requests it supersedes."""
-    from smithy.bot.version_text import version_body, version_title
+    from smithy.bot.version_text import gather_report, version_body, version_title
     from smithy.github.register import git_auth_env
     from smithy.versions.recipe_edit import update_meta
 
@@ -254,7 +261,7 @@ def _update(
         local.git("commit", "-q", "-am", f"{f.outputs[0]} {update.version}", what="commit the "
                   "recipe", env=identity)  # fmt: skip
         rendered = rerender_in_child(local.root, xbuildenv=f.xbuildenv, metadata=metadata)
-        report = _report(local.root, before, update, index_url=index_url)
+        report = gather_report(local.root, before, update, index_url=None, index=index)
         outcome = push(local, remote, guard, what=f"push {branch} to {view.repo.full_name}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -312,10 +319,3 @@ def _close_superseded(
             pr = gh_repo.get_pull(old.number)
             pr.create_issue_comment(text)
             pr.edit(state="closed")
-
-
-def _report(root: Path, before: str, update: Update, *, index_url: str | None) -> Any:
-    """What the pull request says beyond the edit: changelog, requirement changes, patches."""
-    from smithy.bot.version_text import gather_report
-
-    return gather_report(root, before, update, index_url=index_url)

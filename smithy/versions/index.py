@@ -77,6 +77,7 @@ class IndexClient:
         self.requests = 0
         self._lock = threading.Lock()
         self._http: requests.Session | None = None
+        self._read: dict[str, list[IndexFile] | None] = {}  # the pages this client read
 
     # pages --------------------------------------------------------------------------------
 
@@ -85,6 +86,23 @@ class IndexClient:
         from packaging.utils import canonicalize_name
 
         page_url = f"{self.index}{canonicalize_name(name)}/"
+        files = self._fetch(name, page_url)
+        with self._lock:
+            self._read[page_url] = files
+        return files
+
+    def seen(self, name: str) -> list[IndexFile] | None:
+        """What :meth:`project` last answered for ``name`` through this client, asking the
+        index only when it never did."""
+        from packaging.utils import canonicalize_name
+
+        page_url = f"{self.index}{canonicalize_name(name)}/"
+        with self._lock:
+            if page_url in self._read:
+                return self._read[page_url]
+        return self.project(name)
+
+    def _fetch(self, name: str, page_url: str) -> list[IndexFile] | None:
         kept = self._read_cache(page_url)
         headers = {"Accept": ACCEPT}
         if kept is not None and kept.etag:
