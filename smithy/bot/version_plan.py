@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from smithy.bot.plan import RERUN_LABEL, Feedstock, Pull
 
 if TYPE_CHECKING:
+    from smithy.recipe.pypi_index import IndexFile
     from smithy.versions.select import Update
 
 BRANCH_PREFIX = "pyodide-smithy/version-"
@@ -40,6 +41,7 @@ class VersionDecision:
     update: Update | None = None
     pull: Pull | None = None  # the target version's pull request, if any
     superseded: tuple[tuple[str, Pull], ...] = ()  # (version, open PR) to close for this one
+    switch: IndexFile | None = None  # upstream's own Pyodide wheel the source becomes
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -50,6 +52,7 @@ class VersionDecision:
             "newest": self.newest,
             "pull": self.pull.url if self.pull else None,
             "superseded": [p.url for _, p in self.superseded],
+            "upstream_wheel": self.switch.filename if self.switch else None,
         }
 
 
@@ -67,8 +70,11 @@ def decide(
     *,
     target_pull: Pull | None,
     open_version_pulls: dict[str, Pull],
+    switch: IndexFile | None = None,
 ) -> VersionDecision:
-    """``open_version_pulls``: version -> the open pull request of the bot's branch for it."""
+    """``open_version_pulls``: version -> the open pull request of the bot's branch for it.
+    ``switch``: upstream's Pyodide wheel of ``update``'s version, when the recipe should take
+    it as its source (then ``update`` may be the current version: a switch alone)."""
     if not feedstock.version_updates:
         return VersionDecision(
             feedstock=feedstock.name,
@@ -96,6 +102,7 @@ def decide(
         superseded=tuple(
             (v, p) for v, p in sorted(open_version_pulls.items()) if v != update.version
         ),
+        switch=switch,
     )
 
 

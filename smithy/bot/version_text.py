@@ -40,6 +40,8 @@ class VersionReport:
 
 
 def version_title(feedstock: Feedstock, update: Update) -> str:
+    if update.version == update.current:
+        return f"{feedstock.outputs[0]} {update.version}: upstream's Pyodide wheel"
     return f"{feedstock.outputs[0]} {update.version}"
 
 
@@ -50,15 +52,29 @@ def version_body(
     *,
     build_number: tuple[int, int] | None,
     replaces: int | None = None,
+    switch: tuple[str, ...] | None = None,
 ) -> str:
     name = feedstock.outputs[0]
-    lines = [
-        f"{name} {update.version} is out; this feedstock builds {feedstock.version}.",
-        "",
+    if update.version == update.current:
+        first = f"{name} publishes its own Pyodide wheel of {update.version}."
+    else:
+        first = f"{name} {update.version} is out; this feedstock builds {feedstock.version}."
+    lines = [first, ""]
+    if switch is not None:
+        dropped = ", ".join(f"`{k}`" for k in switch) or "nothing"
+        lines += [
+            f"The recipe takes upstream's wheel `{update.filename}` as its source instead of "
+            "building the sdist: tested in Pyodide and uploaded to the channel like any build "
+            f"(dropped {dropped}, which only a source build uses). Close this pull request to "
+            "keep building from source.",
+            "",
+        ]
+    lines += [
         "| | |",
         "|---|---|",
         f"| version | {feedstock.version} → {update.version} |",
-        f"| source | [{update.filename}]({update.url}) ({update.kind}, as before) |",
+        f"| source | [{update.filename}]({update.url}) "
+        f"({update.kind}{', as before' if switch is None else ''}) |",
         f"| sha256 | `{update.sha256}` (from the package index) |",
     ]
     if build_number is not None:

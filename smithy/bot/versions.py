@@ -44,9 +44,11 @@ from smithy.errors import SmithyError
 from smithy.github.client import GitHubClient, github_errors
 
 if TYPE_CHECKING:
+    from smithy.gitio import LocalRepo
     from smithy.recipe.pypi_index import IndexFile
     from smithy.versions.index import IndexClient
     from smithy.versions.select import Update
+    from smithy.xbuildenv import Catalog
 
 META = "recipe/meta.yaml"
 
@@ -87,9 +89,10 @@ def run_versions(
     if shard is not None:
         views = [v for v in views if shard_of(v.feedstock.name, shard[1]) == shard[0]]
     from smithy.versions.index import IndexClient
+    from smithy.xbuildenv import load_catalog
 
     index = IndexClient(index_url)
-    decisions = survey_versions(client, org, views, index=index)
+    decisions = survey_versions(client, org, views, index=index, catalog=load_catalog(metadata))
     decisions += [
         VersionDecision(feedstock=u.repo.name, state=VersionState.FAILED, reason=u.reason)
         for u in unreadable
@@ -122,14 +125,22 @@ def run_versions(
 
 
 def survey_versions(
-    client: GitHubClient, org: str, views: list[FeedstockView], *, index: IndexClient
+    client: GitHubClient,
+    org: str,
+    views: list[FeedstockView],
+    *,
+    index: IndexClient,
+    catalog: Catalog | None = None,
 ) -> list[VersionDecision]:
     """Each feedstock's version decision: one index request per followed project (``index``
-    counts them), one GraphQL query per 100 feedstocks for their version pull requests."""
+    counts them), one GraphQL query per 100 feedstocks for their version pull requests.
+    ``catalog`` (the xbuildenvs) lets it propose upstream's own Pyodide wheels: a feedstock
+    building an sdist whose target version upstream publishes a wheel of for the pinned ABI."""
     followed = {v.feedstock.name: project for v in views if (project := _project(v)) is not None}
     unread: dict[str, SmithyError] = {}
     pages = index.projects(sorted(set(followed.values())), errors=unread)
     updates: dict[str, Update | None] = {}
+    switches: dict[str, IndexFile] = {}
     problems: dict[str, str] = {}
     for view in views:
         name = view.feedstock.name
@@ -140,8 +151,15 @@ def survey_versions(
             continue
         try:
             updates[name] = _newest(view, pages.get(followed[name]))
+            wheel = _upstream_wheel(view, pages.get(followed[name]), updates[name], catalog)
         except SmithyError as exc:
             problems[name] = str(exc)
+            continue
+        if wheel is not None:
+            switches[name] = wheel
+            found = updates[name]
+            version = found.version if found else view.feedstock.version
+            updates[name] = _to_wheel(view, followed[name], wheel, version)
     wanted = {
         view.repo.name: branch_for_version(u.version) if (u := updates.get(name)) else None
         for view in views
@@ -160,7 +178,13 @@ def survey_versions(
         target, opens = pulls.get(view.repo.name, (None, {}))
         versions = {v: p for b, p in opens.items() if (v := version_of_branch(b)) is not None}
         decisions.append(
-            decide(f, updates.get(f.name), target_pull=target, open_version_pulls=versions)
+            decide(
+                f,
+                updates.get(f.name),
+                target_pull=target,
+                open_version_pulls=versions,
+                switch=switches.get(f.name),
+            )
         )
     return decisions
 
@@ -206,6 +230,38 @@ def _newest(view: FeedstockView, files: list[IndexFile] | None) -> Update | None
     )
 
 
+def _upstream_wheel(
+    view: FeedstockView, files: list[IndexFile] | None, update: Update | None, catalog: Any
+) -> IndexFile | None:
+    """Upstream's Pyodide wheel of the version the feedstock would build, for its pinned
+    xbuildenv's ABI, when its recipe builds an sdist; else None."""
+    from smithy.recipe.upstream import pyodide_wheel
+
+    f = view.feedstock
+    if catalog is None or not files or f.source.split("?", 1)[0].endswith(".whl"):
+        return None
+    try:
+        pinned = catalog.get(f.xbuildenv)
+    except SmithyError:
+        return None
+    return pyodide_wheel(files, update.version if update else f.version, pinned)
+
+
+def _to_wheel(view: FeedstockView, project: str, wheel: IndexFile, version: str) -> Update:
+    """``version`` (the newest, or the current one) from upstream's Pyodide wheel."""
+    from smithy.versions.select import Update
+
+    return Update(
+        name=project,
+        current=view.feedstock.version,
+        version=version,
+        filename=wheel.filename,
+        url=wheel.url,
+        sha256=wheel.sha256,
+        kind="wheel",
+    )
+
+
 def _failed(name: str, version: str, reason: str) -> VersionDecision:
     return VersionDecision(
         feedstock=name, state=VersionState.FAILED, reason=reason, current=version
@@ -238,7 +294,6 @@ def _update(
     request shows it; close the older versions' pull requests it supersedes."""
     from smithy.bot.version_text import gather_report, version_body, version_title
     from smithy.github.register import git_auth_env
-    from smithy.versions.recipe_edit import update_meta
 
     assert decision.update is not None
     update, f = decision.update, view.feedstock
@@ -256,7 +311,7 @@ def _update(
             guard = Guard(theirs)
         meta = local.root / META
         before = meta.read_text(encoding="utf-8")
-        meta.write_text(update_meta(before, update, meta), encoding="utf-8")
+        dropped = _edit_recipe(local, before, decision)
         identity = child_environment()
         local.git("commit", "-q", "-am", f"{f.outputs[0]} {update.version}", what="commit the "
                   "recipe", env=identity)  # fmt: skip
@@ -280,6 +335,7 @@ def _update(
         report,
         build_number=rendered.build_number,
         replaces=replaced.number if replaced is not None else None,
+        switch=dropped,
     )
     action = open_pull(client, org, view, branch=branch, title=version_title(f, update), body=body)
     if replaced is not None and RERUN_LABEL in replaced.labels:
@@ -288,6 +344,27 @@ def _update(
         automerge_pull(client, view, action.pull)
         _close_superseded(client, view, decision, by=_opened(action))
     return action
+
+
+def _edit_recipe(
+    local: LocalRepo, before: str, decision: VersionDecision
+) -> tuple[str, ...] | None:
+    """Write the new recipe into the clone: the three tokens replaced, or, for upstream's
+    Pyodide wheel, the wheel recipe (its dropped keys returned, the files only they named
+    removed)."""
+    from smithy.recipe.upstream import wheel_recipe
+    from smithy.versions.recipe_edit import update_meta
+
+    assert decision.update is not None
+    meta = local.root / META
+    if decision.switch is None:
+        meta.write_text(update_meta(before, decision.update, meta), encoding="utf-8")
+        return None
+    switched = wheel_recipe(before, decision.switch, meta)
+    meta.write_text(switched.meta_yaml, encoding="utf-8")
+    for name in switched.left_out:
+        local.git("rm", "-q", "--", f"recipe/{name}", what=f"remove recipe/{name}")
+    return switched.dropped
 
 
 def _opened(action: Action) -> Pull:

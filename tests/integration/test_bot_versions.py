@@ -18,7 +18,7 @@ from tests.conftest import METADATA
 from tests.helpers import write_recipe
 from tests.integration.conftest import GITHUB_ORG, GITHUB_TOKEN
 from tests.integration.github_standin import GitHubStandIn
-from tests.integration.pypi_server import FakeIndex, sdist, serve
+from tests.integration.pypi_server import FakeIndex, sdist, serve, wheel
 
 ORG = GITHUB_ORG
 NAME = "example-pkg"
@@ -67,7 +67,10 @@ def add_feedstock(
         "about:\n  summary: An example\n  license: MIT\n"
     )
     folder = write_recipe(tmp / "src" / repo, meta)
-    root = run_init(str(folder), output=tmp / repo, xbuildenv="314.0.5", metadata=str(METADATA))
+    root = run_init(
+        str(folder), output=tmp / repo, xbuildenv="314.0.5", metadata=str(METADATA),
+        from_source=True,
+    )  # fmt: skip
     config = root.feedstock / "pyodide-smithy.yml"
     text = config.read_text().replace("build-number: 0", "build-number: 2")
     for key, value in settings.items():
@@ -217,3 +220,31 @@ def test_automerge_only_when_opted_in_and_tested(
         assert pull["auto_merge"]["merge_method"] == "squash"
     else:
         assert pull["auto_merge"] is None  # nothing would check the new version
+
+
+@pytest.mark.parametrize("newer", [True, False], ids=["with-a-new-version", "switch-only"])
+def test_upstreams_own_pyodide_wheel_is_proposed(
+    stand: GitHubStandIn, index: FakeIndex, tmp_path: Path, newer: bool
+) -> None:
+    """An sdist feedstock whose upstream publishes a Pyodide wheel for the version it would
+    build (and the pinned ABI): the PR takes the wheel as the source (issue 15, PEP 783)."""
+    version = "1.3.0" if newer else "1.2.3"
+    tag = "cp314-cp314-pyemscripten_2026_0_wasm32"
+    meta = f"Metadata-Version: 2.1\nName: {NAME}\nVersion: {version}\n".encode()
+    made = wheel("example_pkg", version, tag, {"example_pkg/__init__.py": b"V = 1\n"}, meta)
+    other = wheel("example_pkg", version, "cp313-cp313-pyemscripten_2025_0_wasm32", {}, meta)
+    releases = [release("1.2.3"), *([release("1.3.0")] if newer else []), made, other]
+    index.add_project(NAME, releases, absolute=True)
+    repo = add_feedstock(stand, index, tmp_path, "example-pkg-feedstock", {})
+    result = run_versions(ORG, metadata=str(METADATA))
+    assert states(result) == {repo: VersionState.READY}
+    (pull,) = stand.pulls(ORG, repo)
+    assert pull["head"]["ref"] == f"pyodide-smithy/version-{version}"
+    title = f"example-pkg {version}" + ("" if newer else ": upstream's Pyodide wheel")
+    assert pull["title"] == title
+    assert f"upstream's wheel `{made['filename']}` as its source" in pull["body"]
+    recipe = show(stand, repo, pull["head"]["ref"], "recipe/meta.yaml")
+    assert f"{index.base}/files/{made['filename']}" in recipe
+    assert f"version: {version}" in recipe
+    again = run_versions(ORG, metadata=str(METADATA))
+    assert states(again) == {repo: VersionState.PR_OPEN}
