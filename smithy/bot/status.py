@@ -1,13 +1,15 @@
 """``bot status``: where every migration and feedstock of an org stands, as data.
 
-Built from a :class:`~smithy.bot.survey.Survey` (what GitHub and the channel say now) and,
-optionally, the JSON reports of the ``bot run`` jobs that just ran (their failures, with a
-link to the run). ``StatusReport.to_json`` is a documented, stable format (docs/status.md):
+Built from a :class:`~smithy.bot.survey.Survey` (what GitHub and the channel say now),
+optionally the JSON reports of the ``bot run`` jobs that just ran (their failures, with a link
+to the run), and what ``bot versions`` would decide (the package index: newer releases, version
+pull requests). ``StatusReport.to_json`` is a documented, stable format (docs/status.md):
 other tools read it. Keys are only ever added; ``schema`` changes if one ever changes meaning.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -16,10 +18,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from smithy.bot.plan import State
-from smithy.errors import UsageError
+from smithy.errors import SmithyError, UsageError
 
 if TYPE_CHECKING:
     from smithy.bot.survey import Survey
+    from smithy.bot.version_plan import VersionDecision
+    from smithy.github.client import GitHubClient
+    from smithy.xbuildenv import Catalog
+
+# bot versions' states for which the index answered with the project's page
+ANSWERED = frozenset({"up-to-date", "ready", "pr-open", "declined", "opted-out"})
+RETIRE_NOTE = (
+    "Upstream publishes Pyodide wheels for every ABI the org targets: "
+    "this feedstock could be retired."
+)
 
 SCHEMA = 1
 STATES = tuple(str(s) for s in State)
@@ -38,6 +50,35 @@ class PullStatus:
         return _plain(self)
 
 
+@dataclass(frozen=True, kw_only=True)
+class VersionStatus:
+    """The recipe's version on the default branch and what ``bot versions`` makes of it."""
+
+    current: str
+    newest: str | None = None  # the newest upstream release it takes, when newer than current
+    state: str | None = None  # a bot versions state; None when the package index was not read
+    reason: str | None = None
+    pull: str | None = None  # the target version's pull request (open, closed or merged)
+    upstream_wheel: str | None = None  # upstream's Pyodide wheel that PR takes as the source
+    number: int | None = None  # that pull request's number (the page's link text)
+    retire: bool | None = None  # upstream's own wheels cover every target; None: not asked
+
+    def to_json(self) -> dict[str, Any]:
+        keys = ("current", "newest", "state", "reason", "pull", "upstream_wheel")
+        return {key: getattr(self, key) for key in keys}
+
+
+@dataclass(frozen=True)
+class VersionCheck:
+    """Whether the package index was read; ``problem``: why not, when it was asked."""
+
+    checked: bool = False
+    problem: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return _plain(self)
+
+
 @dataclass(frozen=True)
 class FeedstockStatus:
     name: str
@@ -49,9 +90,13 @@ class FeedstockStatus:
     waiting_on: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()  # feedstocks of the org it depends on
     pull: PullStatus | None = None
+    version: VersionStatus | None = None  # None when the feedstock could not be read
 
     def to_json(self) -> dict[str, Any]:
-        return _plain(self)
+        data = _plain(self)
+        data["version"] = self.version.to_json() if self.version else None
+        data["retire"] = self.version.retire if self.version else None
+        return data
 
 
 @dataclass(frozen=True)
@@ -87,6 +132,7 @@ class StatusReport:
     generated: str  # ISO 8601, UTC
     migrations: tuple[MigrationStatus, ...]
     runs: tuple[str, ...] = field(default=())  # links to the bot runs whose reports were read
+    versions: VersionCheck = VersionCheck()  # whether the package index was read
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -95,6 +141,7 @@ class StatusReport:
             "generated": self.generated,
             "runs": list(self.runs),
             "migrations": [m.to_json() for m in self.migrations],
+            "versions": self.versions.to_json(),
         }
 
 
@@ -145,11 +192,14 @@ def build_report(
     failures: Mapping[str, RunFailure] | None = None,
     runs: tuple[str, ...] = (),
     generated: str,
+    versions: Mapping[str, VersionStatus] | None = None,
+    version_check: VersionCheck | None = None,
 ) -> StatusReport:
-    """The report for ``survey``; ``failures``: from the bot runs' reports."""
+    """The report for ``survey``; ``failures``: from the bot runs' reports; ``versions``: from
+    :func:`check_versions` (``version_check`` says whether the index was read)."""
     from smithy.platform import abi_of
 
-    failures = failures or {}
+    failures, versions = failures or {}, versions or {}
     by_target: dict[str, list[FeedstockStatus]] = {}
     for d in survey.decisions:
         view = survey.views.get(d.feedstock)
@@ -175,6 +225,9 @@ def build_report(
                 pull=PullStatus(pull.number, pull.url, pull.open, pull.merged, pull.ci, pull.edited)
                 if pull
                 else None,
+                version=versions.get(d.feedstock) or VersionStatus(current=view.feedstock.version)
+                if view
+                else None,
             )
         )
     migrations = []
@@ -193,7 +246,23 @@ def build_report(
                 feedstocks=tuple(stocks),
             )
         )
-    return StatusReport(survey.org, generated, tuple(migrations), runs)
+    check = version_check or VersionCheck()
+    return StatusReport(survey.org, generated, tuple(migrations), runs, check)
+
+
+def version_status(current: str, decision: VersionDecision, retire: bool | None) -> VersionStatus:
+    """``decision`` as the status shows it; ``current``: the version read from GitHub."""
+    pull, current = decision.pull, decision.current or current
+    return VersionStatus(
+        current=current,
+        newest=decision.newest if decision.newest != current else None,  # a switch alone
+        state=str(decision.state),
+        reason=decision.reason,
+        pull=pull.url if pull else None,
+        upstream_wheel=decision.switch.filename if decision.switch else None,
+        number=pull.number if pull else None,
+        retire=retire,
+    )
 
 
 def _link(decision: Any, repository: str) -> str:
@@ -213,8 +282,22 @@ def text_lines(report: StatusReport) -> list[str]:
         lines.append(f"xbuildenv {m.xbuildenv} (Python {m.python}{abi_note}): {counts}")
         for f in m.feedstocks:
             ci = f" [CI {f.pull.ci}]" if f.pull and f.pull.open and f.pull.ci else ""
-            lines.append(f"  {f.name}\t{f.state}{ci}\t{f.reason}")
+            version = f"\t{version_text(f.version)}" if f.version else ""
+            lines.append(f"  {f.name}\t{f.state}{ci}\t{f.reason}{version}")
+            if f.version and f.version.retire:
+                lines.append(f"    {RETIRE_NOTE}")
     return lines
+
+
+def version_text(v: VersionStatus) -> str:
+    """``version 1.2.3 → 1.3.0 (pr-open: URL)``: on main, newer upstream (and the upstream
+    Pyodide wheel the PR switches to), the state, the PR."""
+    text = f"version {v.current}" + (f" → {v.newest}" if v.newest else "")
+    text += f", upstream's wheel {v.upstream_wheel}" if v.upstream_wheel else ""
+    if v.state is None:
+        return text
+    detail = v.pull or (v.reason if v.state == "failed" else None)
+    return f"{text} ({v.state}: {detail})" if detail else f"{text} ({v.state})"
 
 
 def gather_status(
@@ -224,13 +307,60 @@ def gather_status(
     metadata: str | None = None,
     channel: str | None = None,
     reports: Iterable[Path] = (),
+    versions: bool = False,
+    index_url: str | None = None,
 ) -> StatusReport:
-    """Read the org now (as ``bot run`` does, acting on nothing) and build its report."""
+    """Read the org now (as ``bot run`` does, acting on nothing) and build its report;
+    ``versions``: also ask the package index (``index_url``, default as ``bot versions``) and
+    GitHub what ``bot versions`` would do."""
     from datetime import UTC, datetime
 
     from smithy.bot.survey import read_org
 
     failures, runs = read_run_reports(reports)  # bad reports fail before anything is read
-    _, seen = read_org(org, xbuildenv=xbuildenv, metadata=metadata, channel=channel)
+    client, seen = read_org(org, xbuildenv=xbuildenv, metadata=metadata, channel=channel)
+    decisions: dict[str, VersionStatus] = {}
+    check = None
+    if versions:
+        from smithy.xbuildenv import load_catalog
+
+        catalog = load_catalog(metadata)  # as read_org read it; the default one from its cache
+        decisions, check = check_versions(client, seen, catalog, index_url)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return build_report(seen, failures=failures, runs=runs, generated=now)
+    return build_report(
+        seen, failures=failures, runs=runs, generated=now, versions=decisions, version_check=check
+    )
+
+
+def check_versions(
+    client: GitHubClient, survey: Survey, catalog: Catalog, index_url: str | None
+) -> tuple[dict[str, VersionStatus], VersionCheck]:
+    """What ``bot versions`` would decide for each readable feedstock, and whether upstream's
+    own Pyodide wheels of its version cover every xbuildenv the org's feedstocks migrate to
+    (from the pages the check read: no further request). None, and why, when the package index
+    answered nothing (or GitHub, asked for the version pull requests, failed): the migration
+    status stands without them."""
+    from smithy.bot.version_plan import VersionState
+    from smithy.bot.versions import survey_versions
+    from smithy.recipe.upstream import covers
+    from smithy.versions.index import IndexClient
+
+    index = IndexClient(index_url)
+    try:
+        views = list(survey.views.values())
+        decisions = survey_versions(client, survey.org, views, index=index, catalog=catalog)
+    except SmithyError as exc:
+        return {}, VersionCheck(problem=str(exc))
+    failed = [d for d in decisions if d.state is VersionState.FAILED]
+    if failed and not any(d.state in ANSWERED for d in decisions):
+        return {}, VersionCheck(problem=failed[0].reason)
+    targets = list(dict.fromkeys(survey.targets.values()))
+    out = {}
+    for d in decisions:
+        f = survey.views[d.feedstock].feedstock
+        retire = None
+        if d.state in ANSWERED:
+            with contextlib.suppress(SmithyError):  # the page the check read: from memory
+                retire = covers(index.seen(f.outputs[0]) or [], f.version, targets)
+        out[d.feedstock] = version_status(f.version, d, retire)
+    return out, VersionCheck(checked=True)

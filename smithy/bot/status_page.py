@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from smithy.bot.status import STATES, MigrationStatus, StatusReport
+from smithy.bot.status import RETIRE_NOTE, STATES, MigrationStatus, StatusReport
 
 TEMPLATE = Path(__file__).with_name("status.html.j2")
 NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 190, 22, 70, 8, 10
@@ -101,6 +101,7 @@ def render_page(report: StatusReport) -> str:
         "drawings": drawings,
         "node_w": NODE_W,
         "node_h": NODE_H,
+        "retire_note": RETIRE_NOTE,
     }
     return template.render(variables)
 

@@ -223,12 +223,21 @@ def bot_status(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    versions: Annotated[
+        bool,
+        typer.Option(
+            "--versions/--no-versions",
+            help="Ask the package index ($PYODIDE_SMITHY_INDEX_URL, default PyPI) for newer "
+            "upstream versions; --no-versions to work offline.",
+        ),
+    ] = True,
 ) -> int:
-    """Show where every feedstock of ORG stands in its xbuildenv migration.
+    """Show where every feedstock of ORG stands in its xbuildenv migration, and its version.
 
-    Reads GitHub and the channel as bot run does and changes nothing. The JSON format is
-    documented in docs/status.md.
+    Reads GitHub and the channel as bot run does, and the package index as bot versions does,
+    and changes nothing. The JSON format is documented in docs/status.md.
     """
+    from smithy import console
     from smithy.bot.status import gather_status, text_lines
     from smithy.errors import UsageError
 
@@ -236,12 +245,18 @@ def bot_status(
     if html is not None and html.exists() and not html.is_dir():
         raise UsageError("--html must name a directory", file=html)
     report = gather_status(
-        name, xbuildenv=xbuildenv, metadata=metadata, channel=channel, reports=reports or ()
+        name,
+        xbuildenv=xbuildenv,
+        metadata=metadata,
+        channel=channel,
+        reports=reports or (),
+        versions=versions,
     )
     if not report.migrations:
         _warn_no_feedstocks(report.org)
+    if report.versions.problem:
+        console.warn(f"upstream versions unknown: {report.versions.problem}")
     if html is not None:
-        from smithy import console
         from smithy.bot.status_page import write_site
 
         console.info(f"wrote {write_site(report, html)}")

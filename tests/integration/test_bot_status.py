@@ -1,4 +1,5 @@
-"""``bot status`` over an org in every state, and its HTML page in a real headless Chromium."""
+"""``bot status`` over an org in every state, and its HTML page in a real headless Chromium;
+upstream versions from the package-index stand-in."""
 
 from __future__ import annotations
 
@@ -13,17 +14,24 @@ from typing import Any
 import pytest
 
 from smithy.bot.plan import State
-from smithy.bot.status import gather_status
+from smithy.bot.status import gather_status, text_lines
+from smithy.bot.versions import run_versions
 from smithy.channel.local import LocalChannel
 from smithy.channel.model import Provenance
 from smithy.channel.wheel import read_wheel
 from tests.conftest import ROOT
+from tests.integration import pypi_server
 from tests.integration.conftest import smithy
 from tests.integration.github_standin import GitHubStandIn
+from tests.integration.pypi_server import FakeIndex
 from tests.integration.test_bot_run import METADATA, ORG, add_feedstock, run
+from tests.integration.test_bot_versions import NAME, publish, release
+from tests.integration.test_bot_versions import add_feedstock as add_versioned
 from tests.wheels import make_wheel
 
 ABI = "315.0.0a2"
+VERSIONED = "example-pkg-feedstock"  # example-pkg 1.2.3, from the index's sdist
+DEAD_INDEX = "http://127.0.0.1:9/simple/"  # nothing listens there
 # Debian's chromium; Ubuntu's and GitHub's runners have Chrome under these other names.
 CHROMIUM = next(
     filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))),
@@ -40,10 +48,33 @@ def number(stand: GitHubStandIn, repo: str) -> int:
 
 
 @pytest.fixture
-def org(stand: GitHubStandIn, tmp_path: Path) -> dict[str, Any]:
-    """An ABI migration to 315.0.0a2 with a feedstock in every state."""
+def index(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeIndex]:
+    with pypi_server.serve(FakeIndex()) as fake:
+        monkeypatch.setenv("PYODIDE_SMITHY_INDEX_URL", f"{fake.base}/simple/")
+        yield fake
+
+
+def publish_pyodide_wheel(index: FakeIndex) -> None:
+    """Upstream's own Pyodide wheel of 1.2.3 for the target's ABI, beside the sdists."""
+    tag = "cp315-cp315-pyemscripten_2026_5_wasm32"
+    meta = pypi_server.metadata(NAME, "1.2.3")
+    made = pypi_server.wheel("example_pkg", "1.2.3", tag, {"example_pkg/__init__.py": b""}, meta)
+    index.add_project(NAME, [release("1.2.3"), release("1.3.0"), made], absolute=True)
+
+
+def version_pull(stand: GitHubStandIn) -> dict[str, Any]:
+    (pull,) = [p for p in stand.pulls(ORG, VERSIONED) if "version-" in p["head"]["ref"]]
+    return pull
+
+
+@pytest.fixture
+def org(stand: GitHubStandIn, index: FakeIndex, tmp_path: Path) -> dict[str, Any]:
+    """An ABI migration to 315.0.0a2 with a feedstock in every state; one feedstock's upstream
+    released 1.3.0 on the package index, and ``bot versions`` opened its pull request."""
     channel = tmp_path / "channel"
     channel.mkdir()
+    publish(index, "1.2.3", "1.3.0")
+    add_versioned(stand, index, tmp_path, VERSIONED, {})
     for name in ("alpha", "gamma", "delta", "epsilon", "zeta"):
         add_feedstock(stand, tmp_path, f"{name}-pkg")
     add_feedstock(stand, tmp_path, "beta-pkg", ("alpha-pkg",))
@@ -62,6 +93,8 @@ def org(stand: GitHubStandIn, tmp_path: Path) -> dict[str, Any]:
     tag = "cp315-cp315-pyemscripten_2026_5_wasm32"
     wheel = read_wheel(make_wheel(tmp_path / "wheels", "epsilon-pkg", "1.0", tag=tag))
     LocalChannel(channel).put(wheel, labels=("main",), provenance=Provenance(sha256=wheel.sha256))
+    versions = run_versions(ORG, metadata=METADATA)
+    assert [a.action for a in versions.actions] == ["opened"]
     report = tmp_path / "run.json"  # a bot run that failed on zeta's feedstock
     report.write_text(
         json.dumps(
@@ -74,7 +107,7 @@ def org(stand: GitHubStandIn, tmp_path: Path) -> dict[str, Any]:
             }
         )
     )
-    return {"channel": str(channel), "report": report, "tmp": tmp_path}
+    return {"channel": str(channel), "report": report, "tmp": tmp_path, "index": index}
 
 
 EXPECTED = {
@@ -86,14 +119,24 @@ EXPECTED = {
     fs("zeta"): State.FAILED,
     fs("omega"): State.AWAITING_DEPENDENCIES,
     fs("theta"): State.DECLINED,
+    VERSIONED: State.PR_OPEN,
     "broken-feedstock": State.FAILED,
 }
 
 
-def test_status_json_names_every_state_and_why(org: dict[str, Any]) -> None:
-    status = gather_status(
-        ORG, xbuildenv=ABI, metadata=METADATA, channel=org["channel"], reports=[org["report"]]
-    )
+def status_of(org: dict[str, Any]) -> Any:
+    return gather_status(
+        ORG, xbuildenv=ABI, metadata=METADATA, channel=org["channel"], reports=[org["report"]],
+        versions=True,
+    )  # fmt: skip
+
+
+def test_status_json_names_every_state_and_why(
+    org: dict[str, Any], stand: GitHubStandIn, index: FakeIndex
+) -> None:
+    asked = len(index.pages_served(NAME))
+    status = status_of(org)
+    assert len(index.pages_served(NAME)) == asked + 1  # one request for its version and retire
     data = status.to_json()
     assert data["schema"] == 1
     assert data["runs"] == ["https://github.com/o/admin/actions/runs/7"]
@@ -118,14 +161,91 @@ def test_status_json_names_every_state_and_why(org: dict[str, Any]) -> None:
     assert "closed unmerged" in rows[fs("gamma")]["reason"]
     assert rows[fs("theta")]["pinned"] == "314.0.4"
 
+    assert data["versions"] == {"checked": True, "problem": None}
+    pull = version_pull(stand)
+    assert pull["head"]["ref"] == "pyodide-smithy/version-1.3.0"
+    assert rows[VERSIONED]["version"] == {
+        "current": "1.2.3",
+        "newest": "1.3.0",
+        "state": "pr-open",
+        "reason": f"pull request #{pull['number']} for 1.3.0 is open",
+        "pull": pull["html_url"],
+        "upstream_wheel": None,  # its pin's ABI has no wheel of upstream's
+    }
+    assert rows[VERSIONED]["pull"]["url"] != pull["html_url"]  # the migration's PR is another
+    alpha = rows[fs("alpha")]["version"]  # a project the index does not have
+    assert (alpha["current"], alpha["newest"], alpha["pull"]) == ("1.2.3", None, None)
+    assert (rows["broken-feedstock"]["version"], rows["broken-feedstock"]["retire"]) == (None, None)
+    assert rows[VERSIONED]["retire"] is False
+    line = next(line for line in text_lines(status) if line.startswith(f"  {VERSIONED}\t"))
+    assert line.endswith(f"\tversion 1.2.3 → 1.3.0 (pr-open: {pull['html_url']})")
+    assert not any("could be retired" in line for line in text_lines(status))
 
-def test_status_command_line(org: dict[str, Any], tmp_path: Path) -> None:
+    publish_pyodide_wheel(index)  # upstream now covers 315.0.0a2, the org's one target
+    again = status_of(org)
+    assert len(index.pages_served(NAME)) == asked + 2
+    rows = {f["name"]: f for f in again.to_json()["migrations"][0]["feedstocks"]}
+    assert [n for n, row in rows.items() if row["retire"]] == [VERSIONED]
+    assert rows[VERSIONED]["version"]["newest"] == "1.3.0"  # the wheel is no newer release
+    lines = text_lines(again)
+    at = next(i for i, line in enumerate(lines) if line.startswith(f"  {VERSIONED}\t"))
+    assert lines[at + 1] == (
+        "    Upstream publishes Pyodide wheels for every ABI the org targets: "
+        "this feedstock could be retired."
+    )
+
+
+def test_versions_offline_and_with_the_index_unreachable(
+    org: dict[str, Any], index: FakeIndex
+) -> None:
+    """--no-versions asks no index; an index that cannot be reached leaves the status whole,
+    with versions unknown and one warning line."""
+    base = ["bot", "status", "--org", ORG, "--xbuildenv", ABI, "--xbuildenv-metadata", METADATA]
+    base += ["--channel", org["channel"]]
+    asked = len(index.hits)
+    offline = smithy(*base, "--json", "--no-versions")
+    assert (offline.code, offline.err) == (0, "")
+    assert len(index.hits) == asked
+    data = json.loads(offline.out)
+    assert data["versions"] == {"checked": False, "problem": None}
+    rows = {f["name"]: f for f in data["migrations"][0]["feedstocks"]}
+    assert rows[VERSIONED]["version"] == {
+        "current": "1.2.3", "newest": None, "state": None, "reason": None, "pull": None,
+        "upstream_wheel": None,
+    }  # fmt: skip
+    assert rows[VERSIONED]["state"] == "pr-open"  # the migration, as with versions
+
+    unreachable = {"PYODIDE_SMITHY_INDEX_URL": DEAD_INDEX}
+    text = smithy(*base, env=unreachable)
+    as_json = smithy(*base, "--json", env=unreachable)
+    for shown in (text, as_json):
+        assert shown.code == 0, shown.err
+        (warning,) = shown.err.splitlines()
+        assert warning.startswith("warning: upstream versions unknown: the package index could ")
+        assert "cannot reach the package index http://127.0.0.1:9/simple/" in warning
+    assert f"{fs('alpha')}\tpr-open [CI success]\t" in text.out
+    assert f"{VERSIONED}\tpr-open\t" in text.out
+    assert "\tversion 1.2.3\n" in text.out  # on main; nothing more is known
+    assert "→" not in text.out
+    data = json.loads(as_json.out)
+    assert data["versions"]["checked"] is False
+    assert "cannot reach the package index" in data["versions"]["problem"]
+    assert {f["retire"] for f in data["migrations"][0]["feedstocks"]} == {None}
+    assert data["migrations"] == json.loads(offline.out)["migrations"]  # the same, offline
+
+
+def test_status_command_line(org: dict[str, Any], stand: GitHubStandIn, tmp_path: Path) -> None:
     base = ["bot", "status", "--org", ORG, "--xbuildenv", ABI, "--xbuildenv-metadata", METADATA]
     base += ["--channel", org["channel"]]
     text = smithy(*base)
-    assert text.code == 0, text.err
+    assert (text.code, text.err) == (0, "")
     assert f"xbuildenv {ABI} (Python 3.15.0rc1, ABI 2026_5 (new))" in text.out
     assert f"{fs('alpha')}\tpr-open [CI success]" in text.out
+    url = version_pull(stand)["html_url"]
+    assert f"\tversion 1.2.3 → 1.3.0 (pr-open: {url})\n" in text.out
+    assert (
+        f"{fs('alpha')}\tpr-open [CI success]\tpull request #1 is open\tversion 1.2.3" in text.out
+    )
     as_json = smithy(*base, "--json", "--run-report", str(org["report"]))
     assert json.loads(as_json.out)["migrations"][0]["counts"]["failed"] == 2
     site = tmp_path / "site"
@@ -185,13 +305,12 @@ def serve(folder: Path) -> subprocess.Popen[bytes]:
 
 
 def test_the_page_in_headless_chromium(
-    org: dict[str, Any], browser: Any, tmp_path: Path, update_golden: bool
+    org: dict[str, Any], stand: GitHubStandIn, browser: Any, tmp_path: Path, update_golden: bool
 ) -> None:
     from smithy.bot.status_page import write_site
 
-    status = gather_status(
-        ORG, xbuildenv=ABI, metadata=METADATA, channel=org["channel"], reports=[org["report"]]
-    )
+    publish_pyodide_wheel(org["index"])
+    status = status_of(org)
     site = tmp_path / "site"
     write_site(status, site)
     server = serve(site)
@@ -208,8 +327,19 @@ def test_the_page_in_headless_chromium(
             row = page.locator(f'tr[data-feedstock="{name.lower()}"]')
             assert row.get_attribute("data-state") == str(state)
             assert row.is_visible()
-        waiting = page.locator(f'tr[data-feedstock="{fs("beta")}"] td').nth(5)
+        waiting = page.locator(f'tr[data-feedstock="{fs("beta")}"] td').nth(6)
         assert waiting.inner_text() == fs("alpha")
+        pull = version_pull(stand)
+        version = page.locator(f'tr[data-feedstock="{VERSIONED}"] td.version')
+        assert version.inner_text() == f"1.2.3 → 1.3.0 #{pull['number']}"
+        assert version.locator("a").get_attribute("href") == pull["html_url"]
+        alpha = page.locator(f'tr[data-feedstock="{fs("alpha")}"] td.version')
+        assert alpha.inner_text().startswith("1.2.3")
+        assert alpha.locator("a").count() == 0
+        (retired,) = page.locator(".retire").all()
+        assert retired.is_visible()
+        assert "this feedstock could be retired" in retired.inner_text()
+        assert page.locator(f'tr[data-feedstock="{VERSIONED}"] .retire').count() == 1
         assert page.locator(".graph .node").count() == 4  # alpha, beta, delta, omega
         shots = ROOT / ".cache" / "status-page.png"
         shots.parent.mkdir(exist_ok=True)
