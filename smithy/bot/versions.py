@@ -149,6 +149,8 @@ def survey_versions(
         if (failure := unread.get(followed[name])) is not None:
             problems[name] = f"the package index could not be read: {failure}"
             continue
+        if view.feedstock.version_updates and pages.get(followed[name]) is None:
+            continue  # not on the index (404): not-checked, said below
         try:
             updates[name] = _newest(view, pages.get(followed[name]))
             wheel = _upstream_wheel(view, pages.get(followed[name]), updates[name], catalog)

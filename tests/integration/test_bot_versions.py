@@ -248,3 +248,14 @@ def test_upstreams_own_pyodide_wheel_is_proposed(
     assert f"version: {version}" in recipe
     again = run_versions(ORG, metadata=str(METADATA))
     assert states(again) == {repo: VersionState.PR_OPEN}
+
+
+def test_a_project_the_index_lacks_is_not_checked(
+    stand: GitHubStandIn, index: FakeIndex, tmp_path: Path
+) -> None:
+    repo = add_feedstock(stand, index, tmp_path, "example-pkg-feedstock", {})
+    result = run_versions(ORG, metadata=str(METADATA))  # the index answers 404 for it
+    (decision,) = result.decisions
+    assert (decision.feedstock, decision.state) == (repo, VersionState.NOT_CHECKED)
+    assert decision.reason == "example-pkg is not on the package index"
+    assert stand.pulls(ORG, repo) == []
