@@ -322,10 +322,7 @@ def gather_status(
     decisions: dict[str, VersionStatus] = {}
     check = None
     if versions:
-        from smithy.xbuildenv import load_catalog
-
-        catalog = load_catalog(metadata)  # as read_org read it; the default one from its cache
-        decisions, check = check_versions(client, seen, catalog, index_url)
+        decisions, check = check_versions(client, seen, seen.catalog, index_url)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return build_report(
         seen, failures=failures, runs=runs, generated=now, versions=decisions, version_check=check
@@ -333,7 +330,7 @@ def gather_status(
 
 
 def check_versions(
-    client: GitHubClient, survey: Survey, catalog: Catalog, index_url: str | None
+    client: GitHubClient, survey: Survey, catalog: Catalog | None, index_url: str | None
 ) -> tuple[dict[str, VersionStatus], VersionCheck]:
     """What ``bot versions`` would decide for each readable feedstock, and whether upstream's
     own Pyodide wheels of its version cover every xbuildenv the org's feedstocks migrate to

@@ -32,6 +32,7 @@ class Survey:
     default_target: XBuildEnv  # the stable target (unreadable feedstocks are counted under it)
     unreadable_urls: dict[str, str]  # unreadable feedstock -> the file at fault on GitHub
     abi_moves: dict[str, bool]  # target version -> its ABI differs from the previous stable's
+    catalog: Catalog | None = None  # the xbuildenvs it was planned with
 
 
 def read_org(
@@ -108,7 +109,9 @@ def survey(
         for u in unreadable
     }
     graph = Graph.of(stocks)
-    return Survey(org, by_name, targets, current, decisions, graph, stable, urls, abi_moves)
+    return Survey(
+        org, by_name, targets, current, decisions, graph, stable, urls, abi_moves, catalog
+    )
 
 
 def _known(catalog: Catalog, view: FeedstockView) -> XBuildEnv | None:
