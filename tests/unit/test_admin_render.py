@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from smithy.admin import AdminSettings, render_admin, smithy_install_option
+from smithy.admin import VERSIONS_SCHEDULE, AdminSettings, render_admin, smithy_install_option
 from smithy.errors import UsageError
 from smithy.self_install import SmithyInstall
 from tests.helpers import assert_golden
@@ -31,6 +31,7 @@ def test_least_permissions_and_secrets_only_where_the_bot_runs() -> None:
     assert flow["permissions"] == {}
     jobs = flow["jobs"]
     assert jobs["run"]["permissions"] == {}
+    assert jobs["versions"]["permissions"] == {}
     assert jobs["status"]["permissions"] == {}
     assert jobs["publish"]["permissions"] == {"pages": "write", "id-token": "write"}
     holders = []
@@ -38,7 +39,7 @@ def test_least_permissions_and_secrets_only_where_the_bot_runs() -> None:
         for step in job["steps"]:
             if "secrets." in str(step):
                 holders.append((job_id, step.get("name")))
-    assert holders == [("run", "bot run"), ("status", "bot status")]
+    assert holders == [("run", "bot run"), ("versions", "bot versions"), ("status", "bot status")]
     assert "secrets." not in str(flow.get("env"))
 
 
@@ -46,7 +47,7 @@ def test_shards_schedule_and_channel_reach_the_commands() -> None:
     flow = workflow(
         AdminSettings(org="o", shards=3, schedule="5 * * * *", channel="anaconda://mine")
     )
-    assert flow["on"]["schedule"] == [{"cron": "5 * * * *"}]
+    assert flow["on"]["schedule"][0] == {"cron": "5 * * * *"}  # then bot versions' daily line
     assert flow["jobs"]["run"]["strategy"]["matrix"]["shard"] == [0, 1, 2]
     (run,) = [s["run"] for s in flow["jobs"]["run"]["steps"] if s.get("name") == "bot run"]
     assert '--shard "$SHARD/3"' in run
@@ -57,10 +58,10 @@ def test_shards_schedule_and_channel_reach_the_commands() -> None:
 
 
 def test_the_org_installs_pyodide_smithy_from_its_setting() -> None:
-    """Between releases an org pins a git commit: both jobs install it, through env only."""
+    """Between releases an org pins a git commit: every bot job installs it, through env only."""
     git = "git+https://github.com/o/pyodide-smithy@" + "0" * 40
     flow = workflow(AdminSettings(org="o", smithy=smithy_install_option(git)))
-    for job in ("run", "status"):
+    for job in ("run", "versions", "status"):
         (step,) = [s for s in flow["jobs"][job]["steps"] if "pip install" in s.get("run", "")]
         assert step["env"] == {"PYODIDE_SMITHY": f"pyodide-smithy @ {git}"}
         assert step["run"] == 'python -m pip install "$PYODIDE_SMITHY"'
@@ -68,6 +69,29 @@ def test_the_org_installs_pyodide_smithy_from_its_setting() -> None:
         f"--pyodide-smithy {git}"
         in render_admin(AdminSettings(org="o", smithy=SmithyInstall(git)))["README.md"].decode()
     )
+
+
+def test_versions_run_daily_in_the_same_shards_and_on_demand() -> None:
+    """`bot versions` has its own cron line, which its job's condition names, and a dispatch
+    input; the migrations run on every trigger, and the status page waits for both."""
+    flow = workflow(AdminSettings(org="o", shards=3, schedule="5 * * * *"))
+    crons = [entry["cron"] for entry in flow["on"]["schedule"]]
+    assert crons == ["5 * * * *", VERSIONS_SCHEDULE]
+    assert flow["on"]["workflow_dispatch"]["inputs"]["versions"]["type"] == "boolean"
+    jobs = flow["jobs"]
+    versions = jobs["versions"]
+    assert versions["if"] == (
+        f"${{{{ github.event.schedule == '{VERSIONS_SCHEDULE}' || inputs.versions }}}}"
+    )
+    assert "if" not in jobs["run"]
+    assert versions["strategy"]["matrix"]["shard"] == [0, 1, 2]
+    (step,) = [s for s in versions["steps"] if s.get("name") == "bot versions"]
+    assert step["run"].startswith('pyodide-smithy bot versions --org "o" --shard "$SHARD/3" --json')
+    assert set(step["env"]) == {"PYODIDE_SMITHY_GITHUB_APP_KEY", "SHARD"}
+    assert jobs["status"]["needs"] == ["run", "versions"]
+    assert jobs["status"]["if"] == "${{ !cancelled() }}"  # runs when versions is skipped too
+    same = workflow(AdminSettings(org="o", schedule=VERSIONS_SCHEDULE))
+    assert same["on"]["schedule"] == [{"cron": VERSIONS_SCHEDULE}]  # one line runs both
 
 
 @pytest.mark.parametrize("spec", ["main", "0.1", "git+https://x/y@main", '0.1.0"; id; "'])
