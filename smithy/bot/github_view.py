@@ -372,6 +372,7 @@ def parse_feedstock(name: str, config_text: str, meta_text: str) -> Feedstock:
         prereleases=bot.prereleases,
         version=_scalar(package.get("version") if isinstance(package, dict) else None),
         source=_scalar(_section(meta, "source").get("url")),
+        source_sha256=_scalar(_section(meta, "source").get("sha256")).lower(),
         version_updates=getattr(bot, "version_updates", True),
         version_prereleases=getattr(bot, "version_prereleases", False),
         versions=getattr(bot, "versions", ""),

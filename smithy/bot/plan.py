@@ -51,6 +51,7 @@ class Feedstock:
     prereleases: bool = False
     version: str = ""  # the recipe's package.version on the default branch
     source: str = ""  # the recipe's source.url ("" for a source.path recipe)
+    source_sha256: str = ""  # the recipe's source.sha256
     version_updates: bool = True  # bot.version-updates
     version_prereleases: bool = False  # bot.version-prereleases
     versions: str = ""  # bot.versions: a PEP 440 specifier set new versions must satisfy

@@ -142,6 +142,7 @@ def survey_versions(
     updates: dict[str, Update | None] = {}
     switches: dict[str, IndexFile] = {}
     problems: dict[str, str] = {}
+    elsewhere: set[str] = set()
     for view in views:
         name = view.feedstock.name
         if name not in followed:
@@ -151,6 +152,9 @@ def survey_versions(
             continue
         if view.feedstock.version_updates and pages.get(followed[name]) is None:
             continue  # not on the index (404): not-checked, said below
+        if view.feedstock.version_updates and not _from_index(view, pages[followed[name]]):
+            elsewhere.add(name)  # named like the project's file, but not one the index lists
+            continue
         try:
             updates[name] = _newest(view, pages.get(followed[name]))
             wheel = _upstream_wheel(view, pages.get(followed[name]), updates[name], catalog)
@@ -175,7 +179,7 @@ def survey_versions(
             decisions.append(_failed(f.name, f.version, problems[f.name]))
             continue
         if f.name not in followed or (f.version_updates and f.name not in updates):
-            decisions.append(_not_checked(view))
+            decisions.append(_not_checked(view, elsewhere=f.name in elsewhere))
             continue
         target, opens = pulls.get(view.repo.name, (None, {}))
         versions = {v: p for b, p in opens.items() if (v := version_of_branch(b)) is not None}
@@ -270,9 +274,23 @@ def _failed(name: str, version: str, reason: str) -> VersionDecision:
     )
 
 
-def _not_checked(view: FeedstockView) -> VersionDecision:
+def _from_index(view: FeedstockView, files: list[IndexFile] | None) -> bool:
+    """Whether the recipe's source is one of the files the index lists (by sha256): a GitHub
+    archive named like an sdist of the project is not, and is not followed."""
+    from smithy.versions.select import source_on_index
+
+    sha = view.feedstock.source_sha256
+    return bool(files) and bool(sha) and source_on_index(files or [], sha) is not None
+
+
+def _not_checked(view: FeedstockView, *, elsewhere: bool = False) -> VersionDecision:
     f = view.feedstock
-    if not f.source:
+    if elsewhere:
+        why = (
+            f"the recipe's source ({f.source}) is not a file the package index lists (no file "
+            "there has its sha256): not followed"
+        )
+    elif not f.source:
         why = "the recipe's source is a path, not a release on the package index"
     elif _project(view) is None:
         why = f"the recipe's source ({f.source}) is not a file of the package index"

@@ -19,6 +19,7 @@ Project pages answer as PyPI's simple API does, read in its server (pypi/warehou
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import html
 import io
@@ -302,8 +303,11 @@ def sdist(
         with zipfile.ZipFile(buffer, "w") as zf:
             for name, data in files.items():
                 zf.writestr(f"{root}/{name}", data)
-    else:
-        with tarfile.open(fileobj=buffer, mode="w:gz") as tf:
+    else:  # gzip's header time fixed: the same files make the same bytes, as a release does
+        with (
+            gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz,
+            tarfile.open(fileobj=gz, mode="w") as tf,
+        ):
             for name, data in files.items():
                 member = tarfile.TarInfo(f"{root}/{name}")
                 member.size = len(data)

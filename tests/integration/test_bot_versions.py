@@ -259,3 +259,19 @@ def test_a_project_the_index_lacks_is_not_checked(
     assert (decision.feedstock, decision.state) == (repo, VersionState.NOT_CHECKED)
     assert decision.reason == "example-pkg is not on the package index"
     assert stand.pulls(ORG, repo) == []
+
+
+def test_a_source_named_like_the_projects_file_but_not_on_the_index_is_not_followed(
+    stand: GitHubStandIn, index: FakeIndex, tmp_path: Path
+) -> None:
+    """A GitHub archive called ``example_pkg-1.2.3.tar.gz`` is not the index's sdist: its
+    sha256 is not among the index's files, so no PR would swap one source for another."""
+    repo = add_feedstock(stand, index, tmp_path, "example-pkg-feedstock", {})
+    other = release("1.2.3")
+    other["body"] = b"not the archive the recipe names"
+    index.add_project(NAME, [other, release("1.3.0")], absolute=True)
+    result = run_versions(ORG, metadata=str(METADATA))
+    (decision,) = result.decisions
+    assert decision.state is VersionState.NOT_CHECKED
+    assert "is not a file the package index lists" in decision.reason
+    assert stand.pulls(ORG, repo) == []
