@@ -75,6 +75,7 @@ def run_init(
     """
     from smithy.recipe.load import load_recipe
     from smithy.recipe.sources import resolve, upstream_wheel
+    from smithy.recipe.upstream import switchable
 
     channel_config = _channel(channel)
     expected = _expected_target(spec, output)
@@ -87,10 +88,12 @@ def run_init(
     temporary = [source] if source.temporary else []
     try:
         recipe = load_recipe(source.directory)
-        listed = source.index_files
-        if early is not None and normalize(early.name) == normalize(recipe.name):
-            listed = early.result()
-        wheel = None if from_source else upstream_wheel(recipe, target_env, listed)
+        wheel = None
+        if not from_source and switchable(recipe):
+            listed = source.index_files
+            if early is not None and normalize(early.name) == normalize(recipe.name):
+                listed = early.result()
+            wheel = upstream_wheel(recipe, target_env, listed)
         if wheel is not None:
             temporary.append(wheel)
             console.info(f"using {wheel.description}")
@@ -117,6 +120,11 @@ def run_init(
         commit=commit,
         files=files,
     )
+
+
+_NOT_SDIST = re.compile(
+    r"^\s+url:\s*\S+\.whl\s*$|^\s+path:\s|^\s+type:\s*\S*_library\b", re.MULTILINE
+)
 
 
 class _Prefetch:
@@ -146,10 +154,21 @@ class _Prefetch:
 
 
 def _prefetch(spec: str) -> _Prefetch | None:
+    """Start the request for a local recipe folder that looks like it builds from a downloaded
+    sdist (a glance at meta.yaml's text; ``switchable`` decides later on the validated
+    recipe): a wheel source, a library or a source path never needs it."""
     from smithy.recipe.sources import is_path_spec, recipe_name_at
 
     name = recipe_name_at(Path(spec)) if is_path_spec(spec) else None
-    return _Prefetch(name) if name else None
+    if not name:
+        return None
+    try:
+        text = (Path(spec) / "meta.yaml").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    if _NOT_SDIST.search(text):
+        return None
+    return _Prefetch(name)
 
 
 def _check_target(target: Path) -> None:
