@@ -118,6 +118,27 @@ class Graph:
 
         return sorted(self.edges, key=lambda n: (level(n, frozenset()), n))
 
+    def held_back(self) -> dict[str, frozenset[str]]:
+        """Feedstock -> every feedstock that depends on it, directly or through others (a
+        cycle's members each other): what cannot move before it does. Only those with any."""
+        dependents: dict[str, set[str]] = {}
+        for name, deps in self.edges.items():
+            for dep in deps:
+                dependents.setdefault(dep, set()).add(name)
+        out = {}
+        for start in sorted(dependents):
+            seen: set[str] = set()
+            todo = [start]
+            while todo:
+                for after in dependents.get(todo.pop(), ()):
+                    if after not in seen:
+                        seen.add(after)
+                        todo.append(after)
+            seen.discard(start)
+            if seen:
+                out[start] = frozenset(seen)
+        return out
+
 
 def branch_for(target: XBuildEnv) -> str:
     """One fixed branch per (migration, feedstock): re-runs update it, never duplicate it."""

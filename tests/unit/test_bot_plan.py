@@ -198,3 +198,17 @@ def test_a_library_wheel_publishes_its_feedstock_for_its_abi() -> None:
     assert decided["scipy-feedstock"].waited_for == ("libx-feedstock",)
     assert decided["h5py-feedstock"].state is State.AWAITING_DEPENDENCIES
     assert decided["h5py-feedstock"].waiting_on == ("liby-feedstock",)
+
+
+def test_held_back_follows_dependents_transitively_and_through_cycles() -> None:
+    held = Graph.of(ORG).held_back()
+    assert held["numpy-feedstock"] == {"scipy-feedstock", "pandas-feedstock", "a-feedstock",
+                                       "b-feedstock"}  # fmt: skip
+    assert held["libopenblas-feedstock"] == {"scipy-feedstock"}
+    assert held["a-feedstock"] == {"b-feedstock"}  # a cycle: each holds back the other
+    assert held["b-feedstock"] == {"a-feedstock"}
+    assert "six-feedstock" not in held  # nothing depends on it
+    assert "scipy-feedstock" not in held
+    chain = Graph({"c": frozenset({"b"}), "b": frozenset({"a"}), "a": frozenset()})
+    assert chain.held_back() == {"a": {"b", "c"}, "b": {"c"}}
+    assert Graph({}).held_back() == {}
