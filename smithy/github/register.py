@@ -41,9 +41,16 @@ class RegisterResult:
         return out
 
 
-def run_register(feedstock: Path, *, org: str, secret_token: str | None) -> RegisterResult:
+def run_register(
+    feedstock: Path, *, org: str, secret_token: str | None, client: GitHubClient | None = None
+) -> RegisterResult:
     """Register ``feedstock`` as ``org``'s repository; idempotent but for the secret. The
-    credentials' permissions are checked (``smithy.github.access``) before anything is made."""
+    credentials' permissions are checked (``smithy.github.access``) before anything is made.
+
+    ``client``: one to reuse (default: a new one from the environment), as ``bot import`` does,
+    one per thread (a PyGithub client is not thread-safe) rather than one App token per
+    repository. The steps run in a fixed order, create, push, protect, allow auto-merge, set
+    the secret: ``bot import`` counts a repository that allows auto-merge as registered."""
     from smithy.feedstock.state import RECIPE_DIR, check_feedstock
     from smithy.recipe.load import load_recipe
 
@@ -52,7 +59,7 @@ def run_register(feedstock: Path, *, org: str, secret_token: str | None) -> Regi
     recipe = load_recipe(feedstock / RECIPE_DIR)
     local, sha = _clean_head(feedstock)
     checks = _status_checks(feedstock)
-    client = make_client()
+    client = client or make_client()
     full_name = f"{org}/{recipe.feedstock_name}"
     repo = _existing(client, full_name)
     check_access(client, full_name, repo, secret=bool(secret_token))
