@@ -114,3 +114,45 @@ def _size(folder: Path) -> int:
             except OSError:
                 continue
     return total
+
+
+@contextmanager
+def hushed() -> Iterator[None]:
+    """Information off for the block, warnings still on: for a command that runs another's
+    chatty steps many times over (``bot import`` runs ``init`` once per recipe)."""
+    before = _quiet
+    set_quiet(True)
+    try:
+        yield
+    finally:
+        set_quiet(before)
+
+
+@contextmanager
+def stepping(total: int, what: str, *, enabled: bool = True) -> Iterator[Callable[[str], None]]:
+    """Progress through ``total`` items, on stderr: one updating line on a terminal, a plain
+    line per item otherwise (CI logs), nothing under ``--quiet`` or when not ``enabled`` (e.g.
+    ``--json``). Yields ``step(label)``, called once per item as it is done."""
+    if not enabled or _quiet or total <= 0:
+        yield lambda _label: None
+        return
+    if not sys.stderr.isatty():
+        done = 0
+
+        def line(label: str) -> None:
+            nonlocal done
+            done += 1
+            print(f"{what} {done}/{total}: {label}", file=sys.stderr, flush=True)
+
+        yield line
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.table import Column
+
+    label = TextColumn(
+        "{task.description}", markup=False, table_column=Column(no_wrap=True, overflow="ellipsis")
+    )
+    columns = (BarColumn(), MofNCompleteColumn(), label)
+    with Progress(*columns, transient=True, console=_rich_console()) as bar:
+        task = bar.add_task(what, total=total)
+        yield lambda label: bar.update(task, advance=1, description=f"{what}: {label}")
