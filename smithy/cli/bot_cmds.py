@@ -267,6 +267,105 @@ def bot_status(
     return 0
 
 
+@bot_app.command("import")
+def bot_import(
+    recipes_dir: Annotated[
+        Path,
+        typer.Argument(
+            metavar="RECIPES_DIR",
+            help="A pyodide-recipes checkout: recipe folders (here or in packages/), each "
+            "with a meta.yaml.",
+        ),
+    ],
+    *,
+    org: Annotated[
+        str, typer.Option("--org", help="The GitHub organization that gets the feedstocks.")
+    ],
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            max=16,
+            help="Recipes imported at once (GitHub limits concurrent writes: keep it low).",
+        ),
+    ] = 4,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Change nothing: report what would be done.")
+    ] = False,
+    token_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--upload-token-file",
+            help="Read the Anaconda token CI uploads with here instead of $ANACONDA_API_TOKEN; "
+            "each repository gets it as its ANACONDA_API_TOKEN Actions secret.",
+            show_default=False,
+        ),
+    ] = None,
+    xbuildenv: Annotated[
+        str | None,
+        typer.Option(
+            "--xbuildenv",
+            help="The xbuildenv the feedstocks build for, or 'latest' (default: the newest "
+            "stable release).",
+            show_default=False,
+        ),
+    ] = None,
+    metadata: MetadataOption = None,
+    channel: Annotated[
+        str | None,
+        typer.Option(
+            "--channel",
+            help="The channel the feedstocks' CI publishes to, as for init (default: "
+            "anaconda://pyodide).",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> int:
+    """Turn every recipe of RECIPES_DIR into a registered feedstock of ORG: init, then
+    register-github.
+
+    Libraries first, then dependencies before what needs them. A feedstock that exists is
+    skipped and reported as matching the recipe or not (recipe/meta.yaml); one that a stopped
+    run left half-registered is completed, so a re-run resumes. GitHub credentials as for
+    register-github. Exit 1 when a recipe failed (the others still ran).
+    """
+    from smithy import console
+    from smithy.bot.bulk_import import ImportOptions, run_import
+    from smithy.bot.bulk_recipes import recipe_folders
+    from smithy.channel.open import TOKEN_ENV, read_token
+    from smithy.github.register import SECRET_NAME
+
+    total = len(recipe_folders(recipes_dir))  # a bad folder fails here, before credentials
+    upload_token = read_token(token_file)
+    if upload_token is None:
+        console.warn(
+            f"no upload token (--upload-token-file or ${TOKEN_ENV}): the repositories get no "
+            f"{SECRET_NAME} secret, so CI cannot upload until one is set"
+        )
+    options = ImportOptions(
+        org=_org(org),
+        jobs=jobs,
+        dry_run=dry_run,
+        upload_token=upload_token,
+        xbuildenv=xbuildenv,
+        metadata=metadata,
+        channel=channel,
+    )
+    with console.stepping(total, "import", enabled=not as_json) as step:
+        result = run_import(recipes_dir, options, on_done=lambda o: step(f"{o.repo} {o.outcome}"))
+    if as_json:
+        print(json.dumps(result.to_json(), indent=2))
+        return 1 if result.failed else 0
+    for o in result.outcomes:
+        print("\t".join(part for part in (o.recipe, o.repo, o.outcome, o.reason) if part))
+    done = ", ".join(f"{n} {what}" for what, n in result.totals().items() if n)
+    console.info(f"{console.count(total, 'recipe')} in {result.seconds:.1f} s: {done}")
+    return 1 if result.failed else 0
+
+
 @bot_app.command("init-admin")
 def bot_init_admin(
     org: Annotated[str, typer.Argument(help="The GitHub organization the bot works for.")],
