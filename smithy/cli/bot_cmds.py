@@ -426,3 +426,68 @@ def bot_init_admin(
         "(GitHub App, secret, variables, Pages)"
     )
     return 0
+
+
+# For commands that make feedstocks (stage-init, stage-merge): the channel each one publishes to.
+FeedstockChannelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--channel",
+        help="The channel the feedstocks' CI publishes to, as for init (default: "
+        "anaconda://pyodide).",
+        show_default=False,
+    ),
+]
+
+
+@bot_app.command("stage-init")
+def bot_stage_init(
+    recipe: Annotated[Path, typer.Argument(help="A staged recipe's folder (recipes/NAME).")],
+    *,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", metavar="DIR", help="The feedstock to create.")
+    ],
+    channel: FeedstockChannelOption = None,
+    metadata: MetadataOption = None,
+) -> int:
+    """Make a staged recipe's feedstock in DIR, as init does, and print what its CI needs.
+
+    The admin repository's staged-recipes workflow builds and tests the feedstock with its own
+    commands; the lines printed (KEY=VALUE: python, pyodide_build, xbuildenv, emscripten,
+    needs_emscripten, runs_tests, ...) go to $GITHUB_OUTPUT for the steps that set them up.
+    """
+    from smithy.admin.staged import stage_init
+
+    facts = stage_init(recipe, output, channel=channel, metadata=metadata)
+    print("\n".join(f"{key}={value}" for key, value in facts.items()))
+    return 0
+
+
+@bot_app.command("stage-merge")
+def bot_stage_merge(
+    recipes: Annotated[
+        Path, typer.Argument(help="The staged recipes' folder in a clone of the admin repository.")
+    ] = Path("recipes"),
+    *,
+    org: OrgOption,
+    channel: FeedstockChannelOption = None,
+    metadata: MetadataOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> int:
+    """Register a feedstock for each staged recipe, then remove the recipe and push.
+
+    For every recipes/NAME: init, then register-github as ORG/NAME-feedstock (GitHub
+    credentials as for register-github), then a commit removing recipes/NAME pushed to the
+    clone's branch. A feedstock that already holds the recipe is finished, not made again; a
+    re-run picks up what a failed one left. Exit 1 when a recipe failed (the others still ran).
+    """
+    from smithy.admin.staged import run_stage_merge
+
+    result = run_stage_merge(recipes, org=_org(org), channel=channel, metadata=metadata)
+    if as_json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        for o in result.outcomes:
+            removed = "removed" if o.removed else "kept"
+            print(f"{o.recipe}\t{o.state}\t{o.repo or '-'}\t{removed}\t{o.detail}")
+    return 0 if result.ok else 1

@@ -25,7 +25,9 @@ def test_init_admin_makes_a_repository_whose_workflow_lints_clean(tmp_path: Path
     }
     assert on_disk == expected
     assert "https://my-org.github.io/pyodide-smithy-admin/" in (out / "README.md").read_text()
-    assert_actionlint_clean([out / ".github" / "workflows" / "bot.yml"])
+    flows = sorted((out / ".github" / "workflows").glob("*.yml"))
+    assert [f.name for f in flows] == ["bot.yml", "staged-recipes.yml", "staged-register.yml"]
+    assert_actionlint_clean(flows)
     assert_zizmor_clean(out)
     assert_zizmor_clean(out, persona="pedantic")
 

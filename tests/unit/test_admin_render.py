@@ -15,6 +15,7 @@ from tests.helpers import assert_golden
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "admin"
 WORKFLOW = ".github/workflows/bot.yml"
+BUILD_YML = ".github/workflows/build.yml"
 SETTINGS = AdminSettings(org="pyodide-feedstocks", smithy=SmithyInstall("0.1.0"))
 
 
@@ -122,3 +123,100 @@ def test_values_that_could_break_the_workflow_are_refused(
     with pytest.raises(UsageError) as refused:
         render_admin(settings)
     assert refused.value.key == key
+
+
+STAGED = ".github/workflows/staged-recipes.yml"
+REGISTER = ".github/workflows/staged-register.yml"
+
+
+def staged_flow(path: str, settings: AdminSettings = SETTINGS) -> Any:
+    return YAML(typ="safe").load(render_admin(settings)[path])
+
+
+def named(job: Any, name: str) -> dict[str, Any]:
+    (found,) = [s for s in job["steps"] if s.get("id") == name or s.get("name", "") == name]
+    return dict(found)
+
+
+def test_staged_recipes_pull_requests_run_with_no_secret_and_a_read_only_token() -> None:
+    """A pull request's recipes are anyone's: `pull_request` (its token read-only, no secret
+    even for branches of this repository), never `pull_request_target`."""
+    flow = staged_flow(STAGED)
+    assert set(flow["on"]) == {"pull_request"}
+    assert flow["permissions"] == {}
+    jobs = flow["jobs"]
+    assert jobs["list"]["permissions"] == {"contents": "read"}
+    assert jobs["check"]["permissions"] == {"contents": "read"}
+    assert jobs["staged"]["permissions"] == {}
+    text = render_admin(SETTINGS)[STAGED].decode()
+    assert "secrets." not in text
+    assert "github.token" not in text
+    for job in jobs.values():
+        for step in job["steps"]:
+            assert "${{" not in step.get("run", ""), step  # values only through env:
+            if "actions/checkout" in step.get("uses", ""):
+                assert step["with"]["persist-credentials"] is False
+
+
+def test_each_staged_recipe_is_linted_then_built_and_tested_with_the_feedstocks_commands(
+    recipes_root: Path,
+) -> None:
+    """The matrix is the list job's JSON; the build and test commands are the ones a rendered
+    feedstock's build.yml runs, in the feedstock init made."""
+    from tests.helpers import render_recipe
+
+    check = staged_flow(STAGED)["jobs"]["check"]
+    assert check["strategy"]["matrix"]["recipe"] == "${{ fromJSON(needs.list.outputs.recipes) }}"
+    assert check["if"] == "needs.list.outputs.recipes != '[]'"
+    names = [s.get("id") or s.get("name") or s["uses"] for s in check["steps"]]
+    lint, init = names.index("Lint the recipe"), names.index("init")
+    assert lint < init
+    assert named(check, "Lint the recipe")["run"] == 'pyodide-smithy lint "recipes/$RECIPE"'
+    assert named(check, "Lint the recipe")["env"] == {"RECIPE": "${{ matrix.recipe }}"}
+    assert named(check, "init")["run"].startswith(
+        'pyodide-smithy bot stage-init "recipes/$RECIPE" --output "$FEEDSTOCK"'
+    )
+    feedstock = YAML(typ="safe").load(render_recipe(recipes_root / "numpy")[BUILD_YML])
+    theirs = {
+        s["run"]
+        for job in feedstock["jobs"].values()
+        for s in job["steps"]
+        if s.get("run", "").startswith(("pyodide-smithy build", "pyodide-smithy test"))
+    }
+    ours = {s["run"] for s in check["steps"] if s.get("run", "").startswith(tuple(theirs))}
+    assert (
+        ours
+        == theirs
+        == {"pyodide-smithy build --output dist/", "pyodide-smithy test --dist dist/"}
+    )
+    for step in check["steps"]:
+        if step.get("run") in theirs:
+            assert step["working-directory"] == "${{ runner.temp }}/feedstock"
+    emscripten = named(check, "Install the xbuildenv and Emscripten")
+    assert emscripten["if"] == "steps.init.outputs.needs_emscripten == 'true'"
+    assert "pyodide xbuildenv install-emscripten" in emscripten["run"]
+    staged = staged_flow(STAGED)["jobs"]["staged"]
+    assert (staged["needs"], staged["name"]) == (["list", "check"], "staged recipes")
+
+
+def test_merged_staged_recipes_are_registered_with_the_app_key_in_one_step_only() -> None:
+    flow = staged_flow(REGISTER, AdminSettings(org="o", channel="anaconda://mine"))
+    assert flow["on"]["push"] == {"branches": ["main"], "paths": ["recipes/**"]}
+    assert set(flow["on"]) == {"push", "workflow_dispatch"}  # never a pull request
+    assert flow["permissions"] == {}
+    (job,) = flow["jobs"].values()
+    assert job["permissions"] == {"contents": "read"}
+    holders = [s.get("name") for s in job["steps"] if "secrets." in str(s)]
+    assert holders == ["bot stage-merge"]
+    step = named(job, "bot stage-merge")
+    assert set(step["env"]) == {
+        "PYODIDE_SMITHY_GITHUB_APP_ID",
+        "PYODIDE_SMITHY_GITHUB_INSTALLATION_ID",
+        "PYODIDE_SMITHY_GITHUB_APP_KEY",
+    }
+    assert (
+        'pyodide-smithy bot stage-merge --org "o" --channel "anaconda://mine" recipes'
+        in step["run"]
+    )
+    assert "${{" not in step["run"]
+    assert flow["concurrency"]["cancel-in-progress"] is False
