@@ -138,7 +138,8 @@ def run_stage_merge(
         return StageMergeResult(org=org, outcomes=())
     clone = _work_tree(recipes)
     remote = clone.git("remote", "get-url", "origin", what="read the origin remote").strip()
-    admin = _Admin(clone, remote, _branch(clone), make_client())
+    # The key leaves the environment once read: nothing this run starts (git) inherits it.
+    admin = _Admin(clone, remote, _branch(clone), make_client(forget_key=True))
     _catch_up(admin)  # a re-run's checkout may predate the removals of the run it repeats
     outcomes = []
     for folder in staged_recipes(recipes.absolute()):
@@ -170,6 +171,7 @@ def _branch(admin: LocalRepo) -> str:
 def _merge_one(
     folder: Path, client: GitHubClient, *, org: str, channel: str | None, metadata: str | None
 ) -> StagedOutcome:
+    from smithy.bot.bulk_github import same_recipe
     from smithy.feedstock.init import run_init
     from smithy.github.register import run_register
     from smithy.recipe.load import load_recipe
@@ -178,28 +180,29 @@ def _merge_one(
     try:
         recipe = load_recipe(folder)
         repo_name = f"{org}/{recipe.feedstock_name}"
-        staged = (folder / META).read_bytes()
+        staged = (folder / META).read_text(encoding="utf-8")
         repo, held = _remote_recipe(client, repo_name)
         with tempfile.TemporaryDirectory(prefix="pyodide-smithy-stage-") as tmp:
-            if held is not None and held == staged:
+            if held is not None and same_recipe(held, staged):
                 return _finish(folder.name, repo, client=client, org=org, tmp=Path(tmp))
             made = run_init(
                 str(folder), output=Path(tmp) / recipe.feedstock_name, channel=channel,
                 metadata=metadata,
             )  # fmt: skip
             if held is not None:  # init may have made upstream's own wheel the source
-                if held != (made.feedstock / FEEDSTOCK_META).read_bytes():
+                ours = (made.feedstock / FEEDSTOCK_META).read_text(encoding="utf-8")
+                if not same_recipe(held, ours):
                     detail = f"{repo_name} exists and holds another recipe: left staged"
                     return StagedOutcome(folder.name, repo_name, "failed", detail)
                 return _finish(folder.name, repo, client=client, org=org, tmp=Path(tmp))
-            done = run_register(made.feedstock, org=org, secret_token=None)
-    except (SmithyError, OSError) as exc:
+            done = run_register(made.feedstock, org=org, secret_token=None, client=client)
+    except (SmithyError, OSError, UnicodeDecodeError) as exc:
         return StagedOutcome(folder.name, repo_name, "failed", str(exc))
     how = "created" if done.created else "pushed to the empty repository"
     return StagedOutcome(folder.name, done.repo, "registered", f"{how}, {done.html_url}")
 
 
-def _remote_recipe(client: GitHubClient, full_name: str) -> tuple[Repository | None, bytes | None]:
+def _remote_recipe(client: GitHubClient, full_name: str) -> tuple[Repository | None, str | None]:
     """The repository ``full_name`` (None if there is none) and the recipe/meta.yaml its
     default branch holds (None if empty or without one)."""
     from github import GithubException, UnknownObjectException
@@ -218,7 +221,9 @@ def _remote_recipe(client: GitHubClient, full_name: str) -> tuple[Repository | N
             if exc.status in (404, 409):  # no such file; an empty repository
                 return repo, None
             raise
-    return repo, None if isinstance(found, list) else found.decoded_content
+    if isinstance(found, list):
+        return repo, None
+    return repo, found.decoded_content.decode("utf-8", errors="replace")
 
 
 def _finish(
@@ -236,7 +241,7 @@ def _finish(
     clone = tmp / "clone"
     auth = git_auth_env(client, url)
     LocalRepo(tmp).git("clone", "--quiet", url, str(clone), what="clone the feedstock", env=auth)
-    done = run_register(clone, org=org, secret_token=None)
+    done = run_register(clone, org=org, secret_token=None, client=client)
     return StagedOutcome(name, done.repo, "exists", f"already registered, {done.html_url}")
 
 

@@ -282,6 +282,7 @@ def test_merged_recipes_become_two_registered_feedstocks_and_leave_the_admin_rep
     assert stand.count("POST", f"/orgs/{ORG}/repos") == 2
     pushes = {r.login for r in stand.git_requests if r.service == "git-receive-pack"}
     assert pushes == {"pyodide-smithy[bot]"}
+    assert stand.count("POST", "/app/installations/77/access_tokens") == 1  # one client a run
 
     # nothing left: a run of the same commit (a re-run, or the bot's own push) does nothing
     code, log = register_step(tmp_path, stand, merged, app)
