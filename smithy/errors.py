@@ -93,3 +93,10 @@ class ChannelError(SmithyError):
     """A channel refused an operation, or some files of a batch failed."""
 
     exit_code = 13
+
+
+class LintError(SmithyError):
+    """The recipe or feedstock has lint errors (``lint``), or an error-level finding stops
+    ``init`` or ``rerender`` (the first one, by its id)."""
+
+    exit_code = 19
