@@ -169,6 +169,57 @@ def rerender(
 
 
 @app.command()
+def lint(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="[PATH]",
+            help="A feedstock, a recipe folder or its meta.yaml (default: the current directory).",
+        ),
+    ] = Path(),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
+    online: Annotated[
+        bool,
+        typer.Option(
+            "--online",
+            help="Also ask the channel and the package index whether each requirement exists.",
+        ),
+    ] = False,
+    channel: Annotated[
+        str | None,
+        typer.Option(
+            "--channel",
+            metavar="URL",
+            help="The channel --online asks (default: a feedstock's channel.url; none for a "
+            "recipe).",
+            show_default=False,
+        ),
+    ] = None,
+    wheel: Annotated[
+        Path | None,
+        typer.Option(
+            "--wheel",
+            help="A built wheel to check package.top-level against (default: the feedstock's "
+            "dist/, or a wheel source in the cache).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Check a recipe or feedstock: each finding has an id (docs/lint.md); errors fail."""
+    import os
+
+    from smithy.lint import output
+    from smithy.lint.run import LintOptions, run_lint
+
+    result = run_lint(path, LintOptions(online=online, channel=channel, wheel=wheel))
+    print(output.to_json(result) if as_json else output.text(result))
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        for finding in result.findings:
+            print(output.annotation(finding), file=sys.stderr)
+    result.check()
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of pyodide-smithy.yml (for editors and other tools)."""
     import json

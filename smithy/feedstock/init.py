@@ -73,7 +73,8 @@ def run_init(
     Unless ``from_source``, a recipe that builds from source takes upstream's own Pyodide wheel
     of its version instead when the package index has one for the xbuildenv's ABI.
     """
-    from smithy.recipe.load import load_recipe
+    from smithy.lint.gate import refuse_errors
+    from smithy.recipe.load import META, load_recipe
     from smithy.recipe.sources import resolve, upstream_wheel
     from smithy.recipe.upstream import switchable
 
@@ -98,6 +99,7 @@ def run_init(
             temporary.append(wheel)
             console.info(f"using {wheel.description}")
             recipe = load_recipe(wheel.directory)
+        refuse_errors(recipe.directory / META, recipe)
         target = (output or Path.cwd() / recipe.feedstock_name).absolute()
         _check_target(target)
         config = FeedstockConfig(

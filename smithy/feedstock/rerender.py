@@ -140,9 +140,11 @@ def run_rerender(
         )
     config = _parse(inputs.config_text, root)
     target = _target(config, manifest, xbuildenv, metadata)
-    from smithy.recipe.load import load_recipe
+    from smithy.lint.gate import refuse_errors
+    from smithy.recipe.load import META, load_recipe
 
     recipe = load_recipe(root / RECIPE_DIR)
+    refuse_errors(root / RECIPE_DIR / META, recipe)
     number = build_number_change(config, target, recipe.version, manifest)
     inputs, config = _settle(root, inputs, config, target, number)
     rendered = render_feedstock(inputs, config, target, recipe)

@@ -86,7 +86,7 @@ def test_init_from_a_git_url_clones_once_then_fetches(recipes_copy: Path, tmp_pa
     first = run_init("six", recipes=url, output=tmp_path / "one")
     assert first.recipe.version == "1.17.0"
     meta = upstream / "packages" / "six" / "meta.yaml"
-    meta.write_text(meta.read_text().replace("version: 1.17.0", "version: 1.18.0"))
+    meta.write_text(meta.read_text().replace("1.17.0", "1.18.0"))  # version and wheel URL
     git(upstream, "commit", "-qam", "bump six")
     second = run_init("six", recipes=url, output=tmp_path / "two")
     assert second.recipe.version == "1.18.0"

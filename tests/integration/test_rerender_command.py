@@ -142,7 +142,7 @@ def new_version(stand: GitHubStandIn, recipes_root: Path, tmp_path: Path) -> dic
     git(feedstock, "-c", "user.name=m", "-c", "user.email=m@m", "commit", "-qam", "Rebuild")
     assert run_rerender(feedstock, metadata=str(METADATA)).build_number is None
     publish(stand, feedstock)
-    replace_in(feedstock / "recipe" / "meta.yaml", "version: 26.1.0", "version: 26.2.0")
+    replace_in(feedstock / "recipe" / "meta.yaml", "26.1.0", "26.2.0")  # version and wheel URL
     return propose(stand, feedstock, "attrs-26.2.0", "attrs 26.2.0")
 
 
