@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from smithy.bot.plan import State
+from smithy.bot.plan import Graph, State
 from smithy.errors import SmithyError, UsageError
 
 if TYPE_CHECKING:
@@ -35,6 +35,19 @@ RETIRE_NOTE = (
 
 SCHEMA = 1
 STATES = tuple(str(s) for s in State)
+# The progress bar: each part, the states it counts, its label and its mark in text
+PROGRESS = {
+    "done": ("up-to-date",),
+    "in-pr": ("ready", "pr-open", "merged-awaiting-upload"),
+    "waiting": ("awaiting-dependencies",),
+    "declined": ("declined",),
+    "failed": ("failed",),
+}
+PROGRESS_LABELS = {"done": "done", "in-pr": "in PR", "waiting": "waiting",
+                   "declined": "declined", "failed": "failed"}  # fmt: skip
+BAR_MARKS = {"done": "#", "in-pr": "=", "waiting": "-", "declined": ".", "failed": "!"}
+BAR_WIDTH = 40
+TOP_BLOCKERS = 10  # how many blockers the text shows (JSON and the page: all)
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,25 @@ class FeedstockStatus:
 
 
 @dataclass(frozen=True)
+class Blocker:
+    """A feedstock that others wait for, directly or through others."""
+
+    name: str
+    state: str  # "" when it is not in this migration
+    holds_back: tuple[str, ...]  # every feedstock waiting for it, transitively, by name
+    waiting_on: tuple[tuple[str, str], ...]  # what it waits for itself, and their states
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "state": self.state,
+            "holds_back": len(self.holds_back),
+            "held_back": list(self.holds_back),
+            "waiting_on": [{"name": name, "state": state} for name, state in self.waiting_on],
+        }
+
+
+@dataclass(frozen=True)
 class MigrationStatus:
     xbuildenv: str
     python: str
@@ -113,6 +145,27 @@ class MigrationStatus:
         seen = Counter(f.state for f in self.feedstocks)
         return {state: seen.get(state, 0) for state in STATES}
 
+    def progress(self) -> dict[str, int]:
+        """The counts in the progress bar's parts (``PROGRESS``)."""
+        counts = self.counts()
+        return {part: sum(counts[s] for s in states) for part, states in PROGRESS.items()}
+
+    def blockers(self) -> tuple[Blocker, ...]:
+        """Feedstocks others wait for, most held back first: along what waits on what (in an
+        ABI migration, a dependency with no wheels for the new ABI yet), transitively."""
+        states = {f.name: f.state for f in self.feedstocks}
+        waits = Graph({f.name: frozenset(f.waiting_on) for f in self.feedstocks})
+        held = waits.held_back()
+        return tuple(
+            Blocker(
+                name=name,
+                state=states.get(name, ""),
+                holds_back=tuple(sorted(held[name], key=str.lower)),
+                waiting_on=tuple((w, states.get(w, "")) for w in sorted(waits.edges.get(name, ()))),
+            )
+            for name in sorted(held, key=lambda n: (-len(held[n]), n.lower()))
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "xbuildenv": self.xbuildenv,
@@ -123,6 +176,8 @@ class MigrationStatus:
             "prerelease": self.prerelease,
             "counts": self.counts(),
             "feedstocks": [f.to_json() for f in self.feedstocks],
+            "progress": self.progress(),
+            "blockers": [b.to_json() for b in self.blockers()],
         }
 
 
@@ -141,8 +196,24 @@ class StatusReport:
             "generated": self.generated,
             "runs": list(self.runs),
             "migrations": [m.to_json() for m in self.migrations],
-            "versions": self.versions.to_json(),
+            "versions": self.versions.to_json() | {"behind": self._behind_names()},
         }
+
+    def behind(self) -> tuple[FeedstockStatus, ...] | None:
+        """The feedstocks whose upstream released a newer version, by name; None when the
+        package index was not read."""
+        if not self.versions.checked:
+            return None
+        stocks = [f for m in self.migrations for f in m.feedstocks if f.version]
+        return tuple(sorted((f for f in stocks if f.version and f.version.newest), key=_by_name))
+
+    def _behind_names(self) -> list[str] | None:
+        behind = self.behind()
+        return None if behind is None else [f.name for f in behind]
+
+
+def _by_name(f: FeedstockStatus) -> str:
+    return f.name.lower()
 
 
 def _plain(obj: Any) -> dict[str, Any]:
@@ -273,20 +344,55 @@ def _link(decision: Any, repository: str) -> str:
     return repository if decision.state != State.FAILED else ""
 
 
-def text_lines(report: StatusReport) -> list[str]:
-    """The report for a terminal: one header per migration, one line per feedstock."""
+def text_lines(report: StatusReport, *, top: int = TOP_BLOCKERS) -> list[str]:
+    """The report for a terminal: per migration a header, its progress bar, its ``top``
+    blockers and a line per feedstock; then the feedstocks behind upstream."""
     lines = []
     for m in report.migrations:
         counts = ", ".join(f"{n} {s}" for s, n in m.counts().items() if n)
         abi_note = f", ABI {m.abi} (new)" if m.abi_change else ""
         lines.append(f"xbuildenv {m.xbuildenv} (Python {m.python}{abi_note}): {counts}")
+        lines.append(f"  progress {progress_bar(m.progress())}")
+        if blockers := m.blockers():
+            lines.append(f"  biggest blockers ({min(top, len(blockers))} of {len(blockers)}):")
+            lines += [f"    {blocker_text(b)}" for b in blockers[:top]]
         for f in m.feedstocks:
             ci = f" [CI {f.pull.ci}]" if f.pull and f.pull.open and f.pull.ci else ""
             version = f"\t{version_text(f.version)}" if f.version else ""
             lines.append(f"  {f.name}\t{f.state}{ci}\t{f.reason}{version}")
             if f.version and f.version.retire:
                 lines.append(f"    {RETIRE_NOTE}")
+    behind = report.behind()
+    if behind is not None:
+        total = sum(1 for m in report.migrations for f in m.feedstocks if f.version)
+        lines.append(f"behind upstream: {len(behind)} of {total} feedstocks")
+        lines += [f"  {f.name}: {version_text(f.version)}" for f in behind if f.version]
     return lines
+
+
+def progress_bar(progress: Mapping[str, int], width: int = BAR_WIDTH) -> str:
+    """``[####==---.!] 33% done: # 4 done, = 2 in PR, …``: a part of at least one mark for
+    every part with any feedstock, the rest by largest remainder."""
+    total = sum(progress.values())
+    exact = {part: n * width / (total or 1) for part, n in progress.items()}
+    cells = {part: max(1, int(x)) if progress[part] else 0 for part, x in exact.items()}
+    while sum(cells.values()) < width and total:
+        grow = max(cells, key=lambda p: (exact[p] - cells[p], progress[p]))
+        cells[grow] += 1
+    while sum(cells.values()) > width:
+        cells[max(cells, key=lambda p: cells[p])] -= 1
+    bar = "".join(BAR_MARKS[part] * n for part, n in cells.items())
+    done = 100 * progress.get("done", 0) // (total or 1)
+    legend = ", ".join(f"{BAR_MARKS[p]} {n} {PROGRESS_LABELS[p]}" for p, n in progress.items())
+    return f"[{bar.ljust(width)}] {done}% done: {legend}"
+
+
+def blocker_text(b: Blocker) -> str:
+    """``scipy-feedstock holds back 15 (awaiting-dependencies: waits on numpy-feedstock
+    pr-open)``."""
+    waits = ", ".join(f"{name} {state}".rstrip() for name, state in b.waiting_on)
+    detail = f"{b.state}: waits on {waits}" if waits else b.state
+    return f"{b.name} holds back {len(b.holds_back)}" + (f" ({detail})" if detail else "")
 
 
 def version_text(v: VersionStatus) -> str:

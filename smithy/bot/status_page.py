@@ -1,14 +1,24 @@
-"""The status report as one self-contained HTML page: a filterable table and the dependency
-order drawn as a layered graph (laid out here, drawn as inline SVG; no script or style is
-fetched from anywhere)."""
+"""The status report as one self-contained HTML page: per migration a progress bar, the biggest
+blockers and the graph of how they chain; the feedstocks behind upstream; a filterable table;
+a selected feedstock's own graph. What each graph holds is decided here; the page's script lays
+it out and draws it (inline SVG). No script or style is fetched from anywhere."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from smithy.bot.status import RETIRE_NOTE, STATES, MigrationStatus, StatusReport
+from smithy.bot.plan import Graph
+from smithy.bot.status import (
+    PROGRESS,
+    PROGRESS_LABELS,
+    RETIRE_NOTE,
+    STATES,
+    Blocker,
+    MigrationStatus,
+    StatusReport,
+)
 
 TEMPLATE = Path(__file__).with_name("status.html.j2")
 NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 190, 22, 70, 8, 10
@@ -21,69 +31,65 @@ COLOURS = {
     "declined": "#6e7781",
     "failed": "#cf222e",
 }
+PART_COLOURS = {
+    "done": COLOURS["up-to-date"],
+    "in-pr": COLOURS["pr-open"],
+    "waiting": COLOURS["awaiting-dependencies"],
+    "declined": COLOURS["declined"],
+    "failed": COLOURS["failed"],
+}
+TOP = 10  # blockers listed before "more"
+GRAPH_TOP = 25  # blockers drawn
 
 
-@dataclass(frozen=True)
-class Node:
-    name: str
-    state: str
-    x: int
-    y: int
+def reduced(deps: Mapping[str, Iterable[str]]) -> dict[str, tuple[str, ...]]:
+    """``deps`` without the edges a longer path implies (a -> c when a -> b -> c): fewer lines,
+    the same order. Edges within a cycle stay."""
+    edges = {n: frozenset(ds) for n, ds in deps.items()}
+    reach: dict[str, set[str]] = {}  # what each needs, directly or through others
+    for dep, waiting in Graph(edges).held_back().items():
+        for name in waiting:
+            reach.setdefault(name, set()).add(dep)
+
+    def implied(name: str, dep: str) -> bool:
+        return any(
+            dep in reach.get(o, ()) and o not in reach.get(dep, ()) and name not in reach.get(o, ())
+            for o in edges[name]
+            if o != dep
+        )
+
+    return {n: tuple(sorted(d for d in ds if not implied(n, d))) for n, ds in edges.items()}
 
 
-@dataclass(frozen=True)
-class Edge:
-    path: str  # SVG path data, from the dependency to the dependent
-    source: str
-    target: str
+def blocking_part(migration: MigrationStatus, blockers: Sequence[Blocker]) -> dict[str, Any]:
+    """The graph of the biggest blockers (``GRAPH_TOP``): how many each holds back, and what
+    waits on what among them (implied lines left out). Whatever lies on a chain between two of
+    them holds back more than the later one, so it is among them too."""
+    states = {f.name for f in migration.feedstocks}
+    held = {b.name: len(b.holds_back) for b in blockers[:GRAPH_TOP] if b.name in states}
+    waits = {f.name: [w for w in f.waiting_on if w in held] for f in migration.feedstocks}
+    return {"held": held, "deps": reduced({n: waits[n] for n in held})}
 
 
-@dataclass(frozen=True)
-class Drawing:
-    width: int
-    height: int
-    nodes: tuple[Node, ...]
-    edges: tuple[Edge, ...]
-    hidden: int  # feedstocks with no dependency edge in the org, not drawn
-
-
-def layout(migration: MigrationStatus) -> Drawing:
-    """Columns by depth in the dependency order (what must publish first on the left)."""
-    members = {f.name: f for f in migration.feedstocks}
-    deps = {n: [d for d in f.depends_on if d in members and d != n] for n, f in members.items()}
-    linked = {n for n, ds in deps.items() if ds} | {d for ds in deps.values() for d in ds}
-    depth: dict[str, int] = {}
-
-    def level(name: str, path: frozenset[str]) -> int:
-        if name not in depth:
-            inner = [level(d, path | {name}) for d in deps[name] if d not in path]
-            depth[name] = 1 + max(inner, default=-1)
-        return depth[name]
-
-    columns: dict[int, list[str]] = {}
-    for name in sorted(linked):
-        columns.setdefault(level(name, frozenset()), []).append(name)
-    place: dict[str, tuple[int, int]] = {}
-    for col, names in columns.items():
-        for row, name in enumerate(names):
-            place[name] = (PAD + col * (NODE_W + GAP_X), PAD + row * (NODE_H + GAP_Y))
-    nodes = tuple(Node(n, members[n].state, *place[n]) for n in sorted(place))
-    edges = []
-    for name in sorted(place):
-        x2, y2 = place[name]
-        for dep in deps[name]:
-            x1, y1 = place[dep]
-            sx, sy, ex, ey = x1 + NODE_W, y1 + NODE_H // 2, x2, y2 + NODE_H // 2
-            if ex <= sx:  # same column (a cycle): loop around the right-hand side
-                bend = max(sx, ex + NODE_W) + GAP_X // 2
-                d = f"M{sx},{sy} C{bend},{sy} {bend},{ey} {ex + NODE_W},{ey}"
-            else:
-                mid = (sx + ex) // 2
-                d = f"M{sx},{sy} C{mid},{sy} {mid},{ey} {ex},{ey}"
-            edges.append(Edge(d, dep, name))
-    width = PAD * 2 + max((x for x, _ in place.values()), default=0) + NODE_W + GAP_X // 2
-    height = PAD * 2 + max((y for _, y in place.values()), default=0) + NODE_H
-    return Drawing(width, height, nodes, tuple(edges), len(members) - len(place))
+def graph_data(
+    report: StatusReport, blockers: Mapping[str, Sequence[Blocker]] | None = None
+) -> dict[str, Any]:
+    """What the page's script draws its graphs from: per migration the biggest blockers'
+    graph; per feedstock with a dependency or a dependent in its migration its state and
+    dependencies (implied ones left out), for a selected feedstock's graph; the sizes."""
+    nodes: dict[str, list[Any]] = {}
+    blocking = {}
+    for m in report.migrations:
+        states = {f.name: f.state for f in m.feedstocks}
+        deps = {f.name: [d for d in f.depends_on if d in states and d != f.name]
+                for f in m.feedstocks}  # fmt: skip
+        linked = {n for n, ds in deps.items() if ds} | {d for ds in deps.values() for d in ds}
+        edges = reduced({n: deps[n] for n in linked})
+        nodes |= {n: [states[n], list(edges[n])] for n in sorted(linked)}
+        ranked = blockers[m.xbuildenv] if blockers is not None else m.blockers()
+        blocking[m.xbuildenv] = blocking_part(m, ranked)
+    size = [NODE_W, NODE_H, GAP_X, GAP_Y, PAD]
+    return {"nodes": nodes, "blocking": blocking, "size": size, "colours": COLOURS}
 
 
 def render_page(report: StatusReport) -> str:
@@ -93,14 +99,21 @@ def render_page(report: StatusReport) -> str:
         autoescape=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined
     )
     template = env.from_string(TEMPLATE.read_text(encoding="utf-8"))
-    drawings = {m.xbuildenv: layout(m) for m in report.migrations}
+    blockers = {m.xbuildenv: m.blockers() for m in report.migrations}
     variables: dict[str, Any] = {
         "report": report,
         "states": STATES,
         "colours": COLOURS,
-        "drawings": drawings,
-        "node_w": NODE_W,
-        "node_h": NODE_H,
+        "parts": PROGRESS,
+        "part_labels": PROGRESS_LABELS,
+        "part_colours": PART_COLOURS,
+        "blockers": blockers,
+        "top": TOP,
+        "graph_top": GRAPH_TOP,
+        "stocks": {m.xbuildenv: {f.name: f for f in m.feedstocks} for m in report.migrations},
+        "graph_data": graph_data(report, blockers),
+        "behind": report.behind(),
+        "with_version": sum(1 for m in report.migrations for f in m.feedstocks if f.version),
         "retire_note": RETIRE_NOTE,
     }
     return template.render(variables)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 from smithy.bot.status import (
@@ -15,10 +17,19 @@ from smithy.bot.status import (
     version_status,
     version_text,
 )
-from smithy.bot.status_page import NODE_W, layout, render_page
+from smithy.bot.status_page import (
+    GRAPH_TOP,
+    NODE_W,
+    blocking_part,
+    graph_data,
+    reduced,
+    render_page,
+)
 
 
-def stock(name: str, state: str = "ready", deps: tuple[str, ...] = ()) -> FeedstockStatus:
+def stock(
+    name: str, state: str = "ready", deps: tuple[str, ...] = (), waits: tuple[str, ...] = ()
+) -> FeedstockStatus:
     return FeedstockStatus(
         name=name,
         state=state,
@@ -26,8 +37,13 @@ def stock(name: str, state: str = "ready", deps: tuple[str, ...] = ()) -> Feedst
         pinned="314.0.4",
         repository=f"https://github.com/o/{name}",
         link="",
-        depends_on=deps,
+        waiting_on=waits,
+        depends_on=deps or waits,
     )
+
+
+def waiting(name: str, *on: str) -> FeedstockStatus:
+    return stock(name, "awaiting-dependencies", waits=on)
 
 
 def migration(*stocks: FeedstockStatus) -> MigrationStatus:
@@ -42,22 +58,145 @@ def migration(*stocks: FeedstockStatus) -> MigrationStatus:
     )
 
 
-def test_columns_follow_the_dependency_order_and_loners_are_not_drawn() -> None:
-    m = migration(stock("a"), stock("b", deps=("a",)), stock("c", deps=("b", "a")), stock("z"))
-    drawing = layout(m)
-    xs = {n.name: n.x for n in drawing.nodes}
-    assert xs["a"] < xs["b"] < xs["c"]
-    assert "z" not in xs
-    assert drawing.hidden == 1
-    assert {(e.source, e.target) for e in drawing.edges} == {("a", "b"), ("b", "c"), ("a", "c")}
-    assert drawing.width >= xs["c"] + NODE_W
+def test_the_graph_is_the_biggest_blockers_with_implied_lines_left_out() -> None:
+    m = migration(
+        stock("a", "pr-open"),
+        waiting("b", "a"),
+        waiting("c", "b", "a"),
+        waiting("leaf", "c"),
+        stock("d", "up-to-date"),
+        stock("e", "ready", deps=("d",)),  # its dependency published: nothing blocks it
+        stock("z"),
+    )
+    assert blocking_part(m, m.blockers()) == {
+        "held": {"a": 3, "b": 2, "c": 1},  # what only waits is counted, not drawn
+        "deps": {"a": (), "b": ("a",), "c": ("b",)},  # c -> a: implied by c -> b -> a
+    }
 
 
-def test_a_cycle_is_drawn_and_terminates() -> None:
-    m = migration(stock("x", deps=("y",)), stock("y", deps=("x",)))
-    drawing = layout(m)
-    assert {n.name for n in drawing.nodes} == {"x", "y"}
-    assert len(drawing.edges) == 2
+def test_the_graph_stops_at_the_biggest_blockers_and_keeps_their_chains() -> None:
+    stocks = [stock(f"root{i:02}", "failed") for i in range(GRAPH_TOP + 5)]
+    stocks += [waiting(f"leaf{i:02}", f"root{i:02}") for i in range(GRAPH_TOP + 5)]
+    stocks += [waiting("mid", "root00"), waiting("end", "mid"), waiting("end2", "mid")]
+    m = migration(*stocks)
+    drawn = blocking_part(m, m.blockers())
+    assert len(drawn["held"]) == GRAPH_TOP
+    assert list(drawn["held"])[:2] == ["root00", "mid"]  # 4 and 2 held back; the rest 1
+    assert drawn["deps"]["mid"] == ("root00",)
+
+
+def test_reduced_keeps_what_no_longer_path_implies_and_cycles() -> None:
+    deps = {"c": ["a", "b"], "b": ["a"], "a": [], "d": ["c", "a", "e"], "e": []}
+    assert reduced(deps) == {"c": ("b",), "b": ("a",), "a": (), "d": ("c", "e"), "e": ()}
+    cycle = {"x": ["y"], "y": ["x"], "w": ["x", "y"]}
+    assert reduced(cycle) == {"x": ("y",), "y": ("x",), "w": ("x", "y")}
+
+
+def test_the_script_draws_a_selected_feedstock_from_the_dependency_graph() -> None:
+    """Every feedstock with a dependency or dependent in its migration, its state and its
+    dependencies less the implied ones; loners left out."""
+    m = migration(
+        stock("a", "up-to-date"),
+        stock("b", deps=("a",)),
+        stock("c", deps=("a", "b")),
+        stock("z"),
+    )
+    data = graph_data(StatusReport("o", "now", (m,)))
+    assert data["nodes"] == {"a": ["up-to-date", []], "b": ["ready", ["a"]], "c": ["ready", ["b"]]}
+    assert data["blocking"] == {"315.0.0a2": {"held": {}, "deps": {}}}
+    assert data["size"][0] == NODE_W
+
+
+def test_blockers_rank_by_what_waits_transitively_with_the_states_they_wait_on() -> None:
+    m = migration(
+        stock("numpy", "merged-awaiting-upload"),
+        stock("libopenblas", "failed"),
+        waiting("scipy", "libopenblas", "numpy"),
+        waiting("sklearn", "scipy"),
+        waiting("pandas", "numpy"),
+        stock("six", "pr-open"),
+        waiting("dateutil", "six"),
+        stock("pure", "up-to-date"),
+    )
+    ranked = [(b.name, len(b.holds_back), b.state, b.waiting_on) for b in m.blockers()]
+    assert ranked == [
+        ("numpy", 3, "merged-awaiting-upload", ()),
+        ("libopenblas", 2, "failed", ()),
+        ("scipy", 1, "awaiting-dependencies",
+         (("libopenblas", "failed"), ("numpy", "merged-awaiting-upload"))),
+        ("six", 1, "pr-open", ()),
+    ]  # fmt: skip
+    assert m.blockers()[0].holds_back == ("pandas", "scipy", "sklearn")
+    assert m.progress() == {"done": 1, "in-pr": 2, "waiting": 4, "declined": 0, "failed": 1}
+    assert m.to_json()["blockers"][2] == {
+        "name": "scipy", "state": "awaiting-dependencies", "holds_back": 1,
+        "held_back": ["sklearn"],
+        "waiting_on": [{"name": "libopenblas", "state": "failed"},
+                       {"name": "numpy", "state": "merged-awaiting-upload"}],
+    }  # fmt: skip
+
+    lines = text_lines(StatusReport("o", "now", (m,)), top=2)
+    assert lines[1] == (
+        "  progress [#####==========--------------------!!!!!] 12% done: "
+        "# 1 done, = 2 in PR, - 4 waiting, . 0 declined, ! 1 failed"
+    )
+    assert lines[2:5] == [
+        "  biggest blockers (2 of 4):",
+        "    numpy holds back 3 (merged-awaiting-upload)",
+        "    libopenblas holds back 2 (failed)",
+    ]
+    scipy = (
+        "    scipy holds back 1 (awaiting-dependencies: waits on libopenblas failed, numpy "
+        "merged-awaiting-upload)"
+    )
+    assert scipy in text_lines(StatusReport("o", "now", (m,)))
+
+
+def test_a_migration_without_an_abi_change_has_no_blockers() -> None:
+    m = migration(stock("a", "pr-open"), stock("b", "pr-open", deps=("a",)))
+    assert m.blockers() == ()
+    assert not any("blockers" in line for line in text_lines(StatusReport("o", "now", (m,))))
+    page = render_page(StatusReport("o", "now", (m,)))
+    assert "Biggest blockers" not in page
+    assert "data-blocking=" not in page  # nothing blocks: no graph until one is selected
+
+
+def test_the_page_shows_progress_blockers_and_their_graph() -> None:
+    stocks = [stock("numpy", "pr-open"), *(waiting(f"dep{i:02}", "numpy") for i in range(12))]
+    stocks += [waiting(f"next{i:02}", f"dep{i:02}") for i in range(11)]
+    m = migration(*stocks, stock("done", "up-to-date"))
+    page = render_page(StatusReport("o", "now", (m,)))
+    bar = page.split('<div class="progress"', 1)[1].split("</div>", 1)[0]
+    widths = {
+        p: float(w) for p, w in re.findall(r'class="part-([a-z-]+)" style="width: ([\d.]+)%', bar)
+    }
+    assert widths == {"done": 4.0, "in-pr": 4.0, "waiting": 92.0}
+    assert 'aria-label="1 done, 1 in PR, 23 waiting, 0 declined, 0 failed"' in bar
+    top, more = page.split("<details><summary>2 more blockers</summary>", 1)
+    assert re.findall(r'<tr data-blocker="([^"]+)">', top) == [
+        "numpy",
+        *(f"dep{i:02}" for i in range(9)),
+    ]
+    assert re.findall(r'<tr data-blocker="([^"]+)">', more) == ["dep09", "dep10"]
+    row = top.split('<tr data-blocker="numpy">', 1)[1].split("</tr>", 1)[0]
+    assert '<td class="n" title="dep00, dep01' in row
+    assert ">23</td>" in row
+    assert "&lt;b&gt;numpy&lt;/b&gt;" in row  # it waits on nothing: why it blocks
+    blocking = json.loads(script_data(page))["blocking"]["315.0.0a2"]
+    assert blocking["held"] == {"numpy": 23} | {f"dep{i:02}": 1 for i in range(11)}
+    assert '<div class="graph" data-blocking="315.0.0a2">' in page
+
+
+def test_names_in_the_scripts_data_cannot_end_the_script() -> None:
+    m = migration(stock("a</script><b>x"), stock("b", deps=("a</script><b>x",)))
+    text = script_data(render_page(StatusReport("o", "now", (m,))))
+    assert "</script>" not in text
+    assert json.loads(text)["nodes"]["b"] == ["ready", ["a</script><b>x"]]
+
+
+def script_data(page: str) -> str:
+    data = page.split('<script type="application/json" id="graph-data">', 1)[1]
+    return data.split("</script>", 1)[0]
 
 
 def test_text_from_github_is_escaped() -> None:
@@ -82,10 +221,13 @@ def test_the_json_keys_are_the_documented_ones() -> None:
     )
     report = data.to_json()
     assert list(report) == ["schema", "org", "generated", "runs", "migrations", "versions"]
-    assert report["versions"] == {"checked": True, "problem": None}
+    assert report["versions"] == {"checked": True, "problem": None, "behind": ["a"]}
     (m,) = report["migrations"]
     assert list(m) == ["xbuildenv", "python", "emscripten", "abi", "abi_change", "prerelease",
-                       "counts", "feedstocks"]  # fmt: skip
+                       "counts", "feedstocks", "progress", "blockers"]  # fmt: skip
+    assert list(m["progress"]) == ["done", "in-pr", "waiting", "declined", "failed"]
+    blocker = migration(stock("x"), waiting("y", "x")).to_json()["blockers"][0]
+    assert list(blocker) == ["name", "state", "holds_back", "held_back", "waiting_on"]
     assert list(m["counts"]) == ["up-to-date", "ready", "pr-open", "merged-awaiting-upload",
                                  "awaiting-dependencies", "declined", "failed"]  # fmt: skip
     (f,) = m["feedstocks"]
@@ -98,7 +240,9 @@ def test_the_json_keys_are_the_documented_ones() -> None:
     assert f["retire"] is None  # the index was not asked whether upstream covers the ABIs
     assert (stock("b").to_json()["version"], stock("b").to_json()["retire"]) == (None, None)
     docs = (Path(__file__).resolve().parents[2] / "docs" / "status.md").read_text()
-    for key in [*report, *report["versions"], *m, *f, *f["pull"], *f["version"]]:
+    assert StatusReport("o", "now", ()).to_json()["versions"]["behind"] is None  # not read
+    keys = [*report, *report["versions"], *m, *m["progress"], *blocker, *f, *f["pull"]]
+    for key in [*keys, *f["version"]]:
         assert f"`{key}`" in docs or f'"{key}"' in docs, key
 
 
@@ -128,9 +272,14 @@ def test_versions_in_the_text_and_on_the_page() -> None:
         line.endswith("\tversion 2.0 (failed: the index answered <b>500</b>)") for line in lines
     )
     assert any(line.endswith("\tversion 3.0") for line in lines)
-    assert lines[-2].endswith("\tversion 4.0 (up-to-date)")
-    assert lines[-1] == f"    {RETIRE_NOTE}"
-    assert [line for line in lines if "retired" in line] == [lines[-1]]
+    at = next(i for i, line in enumerate(lines) if line.startswith("  d\t"))
+    assert lines[at].endswith("\tversion 4.0 (up-to-date)")
+    assert lines[at + 1] == f"    {RETIRE_NOTE}"
+    assert [line for line in lines if "retired" in line] == [lines[at + 1]]
+    assert lines[-2:] == [
+        "behind upstream: 1 of 4 feedstocks",
+        "  a: version 1.0 → 1.1 (pr-open: https://github.com/o/a/pull/2)",
+    ]
 
     page = render_page(report)
     row = page.split('<tr data-feedstock="a"', 1)[1].split("</tr>", 1)[0]
@@ -139,6 +288,10 @@ def test_versions_in_the_text_and_on_the_page() -> None:
     assert '<a href="https://github.com/o/a/pull/2">#2</a>' in row
     assert "the index answered &lt;b&gt;500&lt;/b&gt;" in page
     assert "Upstream versions" not in page  # checked: nothing to say
+    lag = page.split('<section id="lag">', 1)[1].split("</section>", 1)[0]
+    assert "<details open><summary>1 of 4 feedstocks behind upstream's newest" in lag
+    assert re.findall(r'data-name="([^"]+)"', lag) == ["a"]
+    assert '1.0 → <span class="newer">1.1</span> <a href="https://github.com/o/a/pull/2">#2' in lag
     assert page.count(RETIRE_NOTE) == 1
     assert RETIRE_NOTE in page.split('<tr data-feedstock="d"', 1)[1].split("</tr>", 1)[0]
 
