@@ -229,6 +229,31 @@ def schema() -> None:
     print(json.dumps(json_schema(), indent=2))
 
 
+@app.command("add-maintainer")
+def add_maintainer(
+    login: Annotated[
+        str, typer.Argument(metavar="LOGIN", help="The GitHub login to add (with or without @).")
+    ],
+    feedstock: Annotated[
+        Path,
+        typer.Argument(
+            metavar="[FEEDSTOCK]", help="The feedstock (default: the current directory)."
+        ),
+    ] = Path(),
+    metadata: MetadataOption = None,
+) -> None:
+    """Add a maintainer to recipe/meta.yaml (in place), rerender CODEOWNERS; commit both."""
+    from smithy.feedstock.maintainers import run_add_maintainer
+
+    result = run_add_maintainer(login, feedstock, metadata=metadata)
+    if not result.added:
+        print(f"{result.feedstock}: {result.login} is already a maintainer")
+        return
+    rendered = result.rerender
+    tail = f", rerender commit {rendered.commit[:10]}" if rendered and rendered.commit else ""
+    print(f"{result.feedstock}: added {result.login} to recipe/meta.yaml{tail}")
+
+
 app.command()(build)
 app.command("test")(pyodide_test)
 app.command()(upload)

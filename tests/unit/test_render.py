@@ -18,6 +18,7 @@ WORKFLOW = ".github/workflows/build.yml"
 GENERATED = {
     WORKFLOW,
     ".github/workflows/rerender.yml",
+    ".github/workflows/maintainers.yml",
     "README.md",
     "LICENSE.txt",
     ".gitattributes",
