@@ -36,6 +36,25 @@ ChannelOption = Annotated[
 ]
 
 
+# Options `run` and `versions` share: both open pull requests across the org.
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Change nothing: report what would be done.")
+]
+MaxPrsOption = Annotated[
+    int | None,
+    typer.Option("--max-prs", min=0, help="Open at most N pull requests.", show_default=False),
+]
+ShardOption = Annotated[
+    str | None,
+    typer.Option(
+        "--shard",
+        metavar="I/N",
+        help="Only the feedstocks whose stable hash mod N is I.",
+        show_default=False,
+    ),
+]
+
+
 def _org(org: str) -> str:
     from smithy.errors import UsageError
 
@@ -65,22 +84,9 @@ def bot_run(
     ] = None,
     metadata: MetadataOption = None,
     channel: ChannelOption = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Change nothing: report what would be done.")
-    ] = False,
-    max_prs: Annotated[
-        int | None,
-        typer.Option("--max-prs", min=0, help="Open at most N pull requests.", show_default=False),
-    ] = None,
-    shard: Annotated[
-        str | None,
-        typer.Option(
-            "--shard",
-            metavar="I/N",
-            help="Only the feedstocks whose stable hash mod N is I.",
-            show_default=False,
-        ),
-    ] = None,
+    dry_run: DryRunOption = False,
+    max_prs: MaxPrsOption = None,
+    shard: ShardOption = None,
     status_url: Annotated[
         str | None,
         typer.Option(
@@ -136,22 +142,9 @@ def bot_versions(
     *,
     org: OrgOption,
     metadata: MetadataOption = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Change nothing: report what would be done.")
-    ] = False,
-    max_prs: Annotated[
-        int | None,
-        typer.Option("--max-prs", min=0, help="Open at most N pull requests.", show_default=False),
-    ] = None,
-    shard: Annotated[
-        str | None,
-        typer.Option(
-            "--shard",
-            metavar="I/N",
-            help="Only the feedstocks whose stable hash mod N is I.",
-            show_default=False,
-        ),
-    ] = None,
+    dry_run: DryRunOption = False,
+    max_prs: MaxPrsOption = None,
+    shard: ShardOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> int:
     """Open a pull request for each feedstock of ORG whose upstream released a newer version.
