@@ -48,6 +48,7 @@ def add_feedstock(
     *,
     migrations: bool = True,
     prereleases: bool = False,
+    automerge: bool = False,
 ) -> str:
     """``<name>-feedstock`` pinned to 314.0.4, pushed into the stand-in; its repository name."""
     folder = write_recipe(tmp / "src" / name, recipe(name, run))
@@ -59,6 +60,8 @@ def add_feedstock(
         text = text.replace("migrations: true", "migrations: false")
     if prereleases:
         text = text.replace("prereleases: false", "prereleases: true")
+    if automerge:
+        text = text.replace("automerge: false", "automerge: true")
     if text != config.read_text():
         config.write_text(text)
         git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "settings")
@@ -554,3 +557,34 @@ def test_the_bot_refreshes_its_own_branch_but_not_over_a_commit_pushed_while_it_
     assert action.action == "skipped", action
     assert "did not make" in action.detail
     assert tip(stand, repo, STABLE_BRANCH) == pushed[0]  # the lease refused the push
+
+
+def test_a_migration_pr_asks_github_to_merge_it_when_the_feedstock_opted_in(
+    stand: GitHubStandIn, tmp_path: Path
+) -> None:
+    """bot.automerge is read for migrations as for version updates: auto-merge (squash) is
+    enabled on the PR the bot opens, on a repository that allows it and requires checks."""
+    import requests
+
+    opted = add_feedstock(stand, tmp_path, "alpha-pkg", automerge=True)
+    other = add_feedstock(stand, tmp_path, "beta-pkg")
+    token = {"Authorization": f"token {TOKEN}"}
+    for repo in (opted, other):  # as register-github leaves a feedstock
+        url = f"{stand.base_url}/repos/{ORG}/{repo}"
+        allowed = requests.patch(url, json={"allow_auto_merge": True}, headers=token, timeout=10)
+        assert allowed.status_code == 200, allowed.text
+        protection = {
+            "required_status_checks": {"strict": False, "contexts": ["build", "test"]},
+            "enforce_admins": None,
+            "required_pull_request_reviews": None,
+            "restrictions": None,
+        }
+        done = requests.put(
+            f"{url}/branches/main/protection", json=protection, headers=token, timeout=10
+        )
+        assert done.status_code == 200, done.text
+    run(xbuildenv="314.0.5")
+    (pull,) = stand.pulls(ORG, opted)
+    assert pull["auto_merge"]["merge_method"] == "squash"
+    (untouched,) = stand.pulls(ORG, other)
+    assert untouched["auto_merge"] is None  # not opted in
