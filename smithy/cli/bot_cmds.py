@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -53,6 +53,29 @@ ShardOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+def _report(result: Any, lines: list[str], *, as_json: bool, counted: str = "") -> int:
+    """What ``bot run`` and ``bot versions`` print: JSON, or a line per decision (``lines``)
+    with its action, then a tally; 1 when an action failed."""
+    from smithy import console
+
+    failed = any(a.action == "failed" for a in result.actions)
+    if not result.decisions:
+        _warn_no_feedstocks(result.org)
+    if as_json:
+        print(json.dumps(result.to_json(), indent=2))
+        return 1 if failed else 0
+    actions = {a.feedstock: a for a in result.actions}
+    tally = Counter(a.action for a in result.actions)
+    for d, line in zip(result.decisions, lines, strict=True):
+        action = actions.get(d.feedstock)
+        extra = f" #{action.pull}" if action and action.pull else ""
+        print(f"{line}\t[{action.action}{extra}]" if action else line)
+    if result.decisions:
+        done = ", ".join(f"{n} {what}" for what, n in sorted(tally.items())) or "nothing to do"
+        console.info(f"{console.count(len(result.decisions), 'feedstock')}{counted}: {done}")
+    return 1 if failed else 0
 
 
 def _org(org: str) -> str:
@@ -104,7 +127,6 @@ def bot_run(
     GitHub credentials as for register-github. Exit 1 when an action failed for a feedstock
     (the others still ran; a re-run picks up where it stopped).
     """
-    from smithy import console
     from smithy.bot.run import parse_shard, run_bot
 
     result = run_bot(
@@ -117,24 +139,8 @@ def bot_run(
         shard=parse_shard(shard),
         status_url=status_url,
     )
-    failed = any(a.action == "failed" for a in result.actions)
-    if not result.decisions:
-        _warn_no_feedstocks(result.org)
-    if as_json:
-        print(json.dumps(result.to_json(), indent=2))
-        return 1 if failed else 0
-    actions = {a.feedstock: a for a in result.actions}
-    tally = Counter(a.action for a in result.actions)
-    for d in result.decisions:
-        line = f"{d.feedstock}\t{d.state}\t{d.reason}"
-        if (action := actions.get(d.feedstock)) is not None:
-            extra = f" #{action.pull}" if action.pull else ""
-            line += f"\t[{action.action}{extra}]"
-        print(line)
-    if result.decisions:
-        done = ", ".join(f"{n} {what}" for what, n in sorted(tally.items())) or "nothing to do"
-        console.info(f"{console.count(len(result.decisions), 'feedstock')}: {done}")
-    return 1 if failed else 0
+    lines = [f"{d.feedstock}\t{d.state}\t{d.reason}" for d in result.decisions]
+    return _report(result, lines, as_json=as_json)
 
 
 @bot_app.command("versions")
@@ -159,28 +165,12 @@ def bot_versions(
     result = run_versions(
         _org(org), metadata=metadata, dry_run=dry_run, max_prs=max_prs, shard=parse_shard(shard)
     )
-    failed = any(a.action == "failed" for a in result.actions)
-    if not result.decisions:
-        _warn_no_feedstocks(result.org)
-    if as_json:
-        print(json.dumps(result.to_json(), indent=2))
-        return 1 if failed else 0
-    actions = {a.feedstock: a for a in result.actions}
-    tally = Counter(a.action for a in result.actions)
-    for d in result.decisions:
-        newest = f" -> {d.newest}" if d.newest else ""
-        line = f"{d.feedstock}\t{d.current}{newest}\t{d.state}\t{d.reason}"
-        if (action := actions.get(d.feedstock)) is not None:
-            extra = f" #{action.pull}" if action.pull else ""
-            line += f"\t[{action.action}{extra}]"
-        print(line)
-    if result.decisions:
-        done = ", ".join(f"{n} {what}" for what, n in sorted(tally.items())) or "nothing to do"
-        console.info(
-            f"{console.count(len(result.decisions), 'feedstock')}, "
-            f"{console.count(result.index_requests, 'index request')}: {done}"
-        )
-    return 1 if failed else 0
+    lines = [
+        f"{d.feedstock}\t{d.current}{f' -> {d.newest}' if d.newest else ''}\t{d.state}\t{d.reason}"
+        for d in result.decisions
+    ]
+    requests = f", {console.count(result.index_requests, 'index request')}"
+    return _report(result, lines, as_json=as_json, counted=requests)
 
 
 @bot_app.command("status")
@@ -284,9 +274,7 @@ def bot_import(
             help="Recipes imported at once (GitHub limits concurrent writes: keep it low).",
         ),
     ] = 4,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Change nothing: report what would be done.")
-    ] = False,
+    dry_run: DryRunOption = False,
     token_file: Annotated[
         Path | None,
         typer.Option(
