@@ -11,8 +11,10 @@ from smithy.lint.run import LintResult
 
 
 def line(finding: Finding) -> str:
+    """One line whatever the recipe holds: a value quoted in a message may carry a newline."""
     where = f"{finding.file}:{finding.line}" if finding.line else finding.file
-    return f"{where}: {finding.id} {finding.level.value}: {finding.message} (fix: {finding.fix})"
+    text = f"{where}: {finding.id} {finding.level.value}: {finding.message} (fix: {finding.fix})"
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def summary(result: LintResult) -> str:
